@@ -1,0 +1,4 @@
+//! ScenarioForge's engine.
+pub mod dist;
+pub mod rng;
+pub mod stats;

@@ -1,0 +1,1 @@
+pub mod moments; pub mod sketch; pub mod sensitivity;
