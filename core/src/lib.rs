@@ -1,4 +1,46 @@
-//! ScenarioForge's engine.
+//! ScenarioForge's engine: a Monte Carlo model of uncertain inputs and formulas, run in
+//! chunks over columns, summarised in bounded memory, the same bits on every target.
+//!
+//! ```
+//! use scenarioforge_core::{ModelSpec, RunSettings, compile, run, Unobserved};
+//!
+//! let spec = ModelSpec::from_json(r#"{
+//!     "name": "Lemonade stand",
+//!     "nodes": [
+//!         {"id": "cups", "expr": "100 to 400"},
+//!         {"id": "price", "expr": "triangular(1, 1.5, 2.5)"},
+//!         {"id": "profit", "expr": "cups * price - 150", "thresholds": [0]}
+//!     ],
+//!     "settings": {"iterations": 20000, "seed": 7}
+//! }"#).unwrap();
+//! let model = compile(&spec).unwrap();
+//! let settings = RunSettings::validate(&spec.settings, 10_000_000).unwrap();
+//! let out = run(&model, &settings, 1, &Unobserved);
+//! let profit = out.summary.outputs.get("profit").unwrap();
+//! assert_eq!(profit.count, 20_000);
+//! let p_loss = profit.stats.as_ref().unwrap().prob_below.get("0").unwrap();
+//! assert!(*p_loss > 0.0 && *p_loss < 0.5);
+//! ```
+//!
+//! The pipeline, one module per stage: [`model`] (the JSON file) → [`expr`] (lex, parse) →
+//! [`compile`] (names, cycles, constants → a batched [`eval::Program`]) → [`run`] (chunks,
+//! threads, streaming [`stats`]) → [`summary`].
+#![forbid(unsafe_code)]
+
+pub mod compile;
+pub mod diag;
 pub mod dist;
+pub mod eval;
+pub mod expr;
+pub mod model;
 pub mod rng;
+pub mod run;
+pub mod sample;
 pub mod stats;
+pub mod summary;
+
+pub use compile::{Model, compile};
+pub use diag::{Diagnostic, DiagnosticKind, Span};
+pub use model::{ModelSpec, RunSettings, Settings};
+pub use run::{Observer, Progress, RunOutput, SampleTable, Stop, Unobserved, run};
+pub use summary::{Status, Summary};

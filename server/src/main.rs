@@ -1,1 +1,12 @@
-fn main() {}
+//! `scenarioforge`: run and check models from the command line.
+
+use std::process::ExitCode;
+
+use clap::Parser;
+
+mod cli;
+
+fn main() -> ExitCode {
+    let args = cli::Args::parse();
+    cli::main(args)
+}

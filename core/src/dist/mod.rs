@@ -1,1 +1,385 @@
+//! Probability distributions for the engine to draw from: validated parameters, batched
+//! draws from a [`Stream`], truncation to an interval and the `a to b` 90% interval.
+//!
+//! Every draw is built from `+ - * /`, `sqrt` and the pinned `libm`, and takes its random
+//! numbers only from the stream it is handed, so a seed gives the same bits on x86-64 and
+//! wasm32. Parameters are checked once, in [`Dist::new`]; sampling never fails, and a
+//! distribution that cannot produce a value (a truncation whose rejection gives up) draws
+//! NaN.
+//!
+//! ```
+//! use scenarioforge_core::dist::{Dist, DistKind};
+//! use scenarioforge_core::rng::Stream;
+//!
+//! let cost = Dist::new(DistKind::Triangular, &[10.0, 12.0, 20.0]).unwrap();
+//! let mut rng = Stream::new(42, 0, 0);
+//! let mut column = vec![0.0; 4096];
+//! cost.fill(&mut rng, &mut column);
+//! assert!(column.iter().all(|c| (10.0..=20.0).contains(c)));
+//!
+//! // `2 to 9`, never above 10 days.
+//! let delay = Dist::ninety_percent(2.0, 9.0).unwrap().truncated(0.0, 10.0).unwrap();
+//! assert!((0.0..=10.0).contains(&delay.sample(&mut rng)));
+//!
+//! let err = Dist::new(DistKind::Normal, &[0.0, -1.0]).unwrap_err();
+//! assert_eq!(err.to_string(), "`sd` must be at least 0, got -1");
+//! assert_eq!(err.arg, Some(1));
+//! ```
 
+mod bernoulli;
+mod beta;
+mod binomial;
+mod discrete;
+mod error;
+mod exponential;
+mod gamma;
+mod lognormal;
+mod normal;
+mod pert;
+mod poisson;
+mod special;
+mod student_t;
+#[cfg(test)]
+mod testutil;
+mod triangular;
+mod truncated;
+mod uniform;
+mod weibull;
+mod ziggurat;
+
+pub use bernoulli::Bernoulli;
+pub use beta::Beta;
+pub use binomial::Binomial;
+pub use discrete::Discrete;
+pub use error::ParamError;
+pub use exponential::Exponential;
+pub use gamma::Gamma;
+pub use lognormal::LogNormal;
+pub use normal::Normal;
+pub use pert::Pert;
+pub use poisson::Poisson;
+pub use student_t::StudentT;
+pub use triangular::Triangular;
+pub use truncated::{MAX_ATTEMPTS, Truncated};
+pub use uniform::Uniform;
+pub use weibull::Weibull;
+
+use crate::rng::Stream;
+use error::{Num, finite};
+
+/// The distributions a model can name.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum DistKind {
+    Normal,
+    LogNormal,
+    Uniform,
+    Triangular,
+    Pert,
+    Beta,
+    Gamma,
+    Exponential,
+    Weibull,
+    StudentT,
+    Poisson,
+    Binomial,
+    Bernoulli,
+    Discrete,
+}
+
+impl DistKind {
+    pub const ALL: [DistKind; 14] = [
+        DistKind::Normal,
+        DistKind::LogNormal,
+        DistKind::Uniform,
+        DistKind::Triangular,
+        DistKind::Pert,
+        DistKind::Beta,
+        DistKind::Gamma,
+        DistKind::Exponential,
+        DistKind::Weibull,
+        DistKind::StudentT,
+        DistKind::Poisson,
+        DistKind::Binomial,
+        DistKind::Bernoulli,
+        DistKind::Discrete,
+    ];
+
+    /// The kind a formula names, e.g. `"student_t"`.
+    pub fn from_name(name: &str) -> Option<DistKind> {
+        DistKind::ALL.into_iter().find(|kind| kind.name() == name)
+    }
+
+    /// The name formulas use.
+    pub fn name(self) -> &'static str {
+        match self {
+            DistKind::Normal => "normal",
+            DistKind::LogNormal => "lognormal",
+            DistKind::Uniform => "uniform",
+            DistKind::Triangular => "triangular",
+            DistKind::Pert => "pert",
+            DistKind::Beta => "beta",
+            DistKind::Gamma => "gamma",
+            DistKind::Exponential => "exponential",
+            DistKind::Weibull => "weibull",
+            DistKind::StudentT => "student_t",
+            DistKind::Poisson => "poisson",
+            DistKind::Binomial => "binomial",
+            DistKind::Bernoulli => "bernoulli",
+            DistKind::Discrete => "discrete",
+        }
+    }
+
+    /// The parameters in call order; for `discrete`, the pair that repeats.
+    pub fn param_names(self) -> &'static [&'static str] {
+        match self {
+            DistKind::Normal => &["mean", "sd"],
+            DistKind::LogNormal => &["mu", "sigma"],
+            DistKind::Uniform => &["low", "high"],
+            DistKind::Triangular | DistKind::Pert => &["min", "mode", "max"],
+            DistKind::Beta => &["a", "b"],
+            DistKind::Gamma | DistKind::Weibull => &["shape", "scale"],
+            DistKind::Exponential => &["rate"],
+            DistKind::StudentT => &["df"],
+            DistKind::Poisson => &["lambda"],
+            DistKind::Binomial => &["n", "p"],
+            DistKind::Bernoulli => &["p"],
+            DistKind::Discrete => &["value", "weight"],
+        }
+    }
+
+    /// Whether a call with `n` arguments has the right count.
+    pub fn arity_ok(self, n: usize) -> bool {
+        match self {
+            DistKind::Discrete => n >= 2 && n.is_multiple_of(2),
+            _ => n == self.param_names().len(),
+        }
+    }
+
+    /// The expected arguments in words, for messages.
+    pub fn arity_text(self) -> &'static str {
+        match self {
+            DistKind::Normal => "2 arguments (mean, sd)",
+            DistKind::LogNormal => "2 arguments (mu, sigma)",
+            DistKind::Uniform => "2 arguments (low, high)",
+            DistKind::Triangular | DistKind::Pert => "3 arguments (min, mode, max)",
+            DistKind::Beta => "2 arguments (a, b)",
+            DistKind::Gamma | DistKind::Weibull => "2 arguments (shape, scale)",
+            DistKind::Exponential => "1 argument (rate)",
+            DistKind::StudentT => "1 argument (df)",
+            DistKind::Poisson => "1 argument (lambda)",
+            DistKind::Binomial => "2 arguments (n, p)",
+            DistKind::Bernoulli => "1 argument (p)",
+            DistKind::Discrete => "pairs of arguments (value, weight, ...)",
+        }
+    }
+}
+
+/// "normal takes 2 arguments (mean, sd), got 3".
+fn arity_error(kind: DistKind, given: usize) -> ParamError {
+    ParamError::new(
+        None,
+        format!("{} takes {}, got {given}", kind.name(), kind.arity_text()),
+    )
+}
+
+/// The z-score of the 95th percentile, Φ⁻¹(0.95).
+const Z95: f64 = 1.644_853_626_951_472_2;
+
+/// A distribution with validated parameters, ready to draw from.
+#[derive(Clone, Debug)]
+pub enum Dist {
+    Normal(Normal),
+    LogNormal(LogNormal),
+    Uniform(Uniform),
+    Triangular(Triangular),
+    Pert(Pert),
+    Beta(Beta),
+    Gamma(Gamma),
+    Exponential(Exponential),
+    Weibull(Weibull),
+    StudentT(StudentT),
+    Poisson(Poisson),
+    Binomial(Binomial),
+    Bernoulli(Bernoulli),
+    Discrete(Discrete),
+    Truncated(Box<Truncated>),
+}
+
+impl Dist {
+    /// Validates `params` for `kind`. Cheap enough to call once per iteration: no tables
+    /// are built (only `discrete` allocates, for its cumulative weights).
+    pub fn new(kind: DistKind, params: &[f64]) -> Result<Dist, ParamError> {
+        Ok(match (kind, params) {
+            (DistKind::Normal, &[mean, sd]) => Dist::Normal(Normal::new(mean, sd)?),
+            (DistKind::LogNormal, &[mu, sigma]) => Dist::LogNormal(LogNormal::new(mu, sigma)?),
+            (DistKind::Uniform, &[low, high]) => Dist::Uniform(Uniform::new(low, high)?),
+            (DistKind::Triangular, &[min, mode, max]) => {
+                Dist::Triangular(Triangular::new(min, mode, max)?)
+            }
+            (DistKind::Pert, &[min, mode, max]) => Dist::Pert(Pert::new(min, mode, max)?),
+            (DistKind::Beta, &[a, b]) => Dist::Beta(Beta::new(a, b)?),
+            (DistKind::Gamma, &[shape, scale]) => Dist::Gamma(Gamma::new(shape, scale)?),
+            (DistKind::Exponential, &[rate]) => Dist::Exponential(Exponential::new(rate)?),
+            (DistKind::Weibull, &[shape, scale]) => Dist::Weibull(Weibull::new(shape, scale)?),
+            (DistKind::StudentT, &[df]) => Dist::StudentT(StudentT::new(df)?),
+            (DistKind::Poisson, &[lambda]) => Dist::Poisson(Poisson::new(lambda)?),
+            (DistKind::Binomial, &[n, p]) => Dist::Binomial(Binomial::new(n, p)?),
+            (DistKind::Bernoulli, &[p]) => Dist::Bernoulli(Bernoulli::new(p)?),
+            (DistKind::Discrete, pairs) => Dist::Discrete(Discrete::new(pairs)?),
+            _ => return Err(arity_error(kind, params.len())),
+        })
+    }
+
+    /// `a to b`: the distribution with `a` and `b` as its 5th and 95th percentiles:
+    /// lognormal when 0 < a < b (mu = (ln a + ln b)/2, sigma = (ln b - ln a)/(2·z95)),
+    /// otherwise normal with mean (a + b)/2 and sd (b - a)/(2·z95). Errors point at
+    /// argument 0 (`a`) or 1 (`b`).
+    pub fn ninety_percent(a: f64, b: f64) -> Result<Dist, ParamError> {
+        finite(0, "a", a)?;
+        finite(1, "b", b)?;
+        // Both are finite here, so a plain comparison is NaN-safe.
+        if a >= b {
+            return Err(ParamError::new(
+                None,
+                format!(
+                    "the lower bound must be less than the upper bound, got {} to {}",
+                    Num(a),
+                    Num(b)
+                ),
+            ));
+        }
+        if a > 0.0 {
+            let (ln_a, ln_b) = (libm::log(a), libm::log(b));
+            Ok(Dist::LogNormal(LogNormal::new(
+                (ln_a + ln_b) / 2.0,
+                (ln_b - ln_a) / (2.0 * Z95),
+            )?))
+        } else {
+            // Halving each term first is exact and keeps a + b and b - a from overflowing;
+            // otherwise it gives the same bits as (a + b)/2 and (b - a)/(2·z95).
+            Ok(Dist::Normal(Normal::new(
+                a * 0.5 + b * 0.5,
+                (b * 0.5 - a * 0.5) / Z95,
+            )?))
+        }
+    }
+
+    /// `truncate(D, lo, hi)`: this distribution conditioned on [lo, hi]; `hi` may be +inf
+    /// (and `lo` -inf) for a one-sided bound. Errors unless lo < hi, and when the interval
+    /// is known to hold no probability. Errors point at argument 0 (`lo`) or 1 (`hi`) of
+    /// this method, as for `new` and `ninety_percent`: a caller indexing the whole call
+    /// `truncate(D, lo, hi)` offsets them past D's arguments.
+    ///
+    /// Uniform, triangular, exponential, Weibull, normal and lognormal are drawn by
+    /// inverting their CDF; uniform, Bernoulli and discrete become narrower distributions
+    /// of their own kind; the rest are drawn by rejection, which gives NaN after
+    /// [`MAX_ATTEMPTS`] misses.
+    pub fn truncated(self, lo: f64, hi: f64) -> Result<Dist, ParamError> {
+        for (arg, name, x) in [(0, "lo", lo), (1, "hi", hi)] {
+            if x.is_nan() {
+                return Err(ParamError::new(
+                    Some(arg),
+                    format!("`{name}` must be a number, got NaN"),
+                ));
+            }
+        }
+        // Neither is NaN here, so a plain comparison is NaN-safe.
+        if lo >= hi {
+            return Err(ParamError::new(
+                None,
+                format!(
+                    "`lo` and `hi` must satisfy lo < hi, got {}, {}",
+                    Num(lo),
+                    Num(hi)
+                ),
+            ));
+        }
+        truncated::restrict(self, lo, hi, (lo, hi))
+    }
+
+    /// One draw.
+    #[inline]
+    pub fn sample(&self, rng: &mut Stream) -> f64 {
+        match self {
+            Dist::Normal(d) => d.sample(rng),
+            Dist::LogNormal(d) => d.sample(rng),
+            Dist::Uniform(d) => d.sample(rng),
+            Dist::Triangular(d) => d.sample(rng),
+            Dist::Pert(d) => d.sample(rng),
+            Dist::Beta(d) => d.sample(rng),
+            Dist::Gamma(d) => d.sample(rng),
+            Dist::Exponential(d) => d.sample(rng),
+            Dist::Weibull(d) => d.sample(rng),
+            Dist::StudentT(d) => d.sample(rng),
+            Dist::Poisson(d) => d.sample(rng),
+            Dist::Binomial(d) => d.sample(rng),
+            Dist::Bernoulli(d) => d.sample(rng),
+            Dist::Discrete(d) => d.sample(rng),
+            Dist::Truncated(d) => d.sample(rng),
+        }
+    }
+
+    /// Fills `out` with independent draws: the same values, in the same order, as calling
+    /// [`Dist::sample`] once per element, with the dispatch hoisted out of the loop.
+    pub fn fill(&self, rng: &mut Stream, out: &mut [f64]) {
+        macro_rules! each {
+            ($d:expr) => {
+                for x in out.iter_mut() {
+                    *x = $d.sample(rng);
+                }
+            };
+        }
+        match self {
+            Dist::Normal(d) => d.fill(rng, out),
+            Dist::LogNormal(d) => d.fill(rng, out),
+            Dist::Uniform(d) => each!(d),
+            Dist::Triangular(d) => each!(d),
+            Dist::Pert(d) => each!(d),
+            Dist::Beta(d) => each!(d),
+            Dist::Gamma(d) => each!(d),
+            Dist::Exponential(d) => each!(d),
+            Dist::Weibull(d) => each!(d),
+            Dist::StudentT(d) => each!(d),
+            Dist::Poisson(d) => each!(d),
+            Dist::Binomial(d) => each!(d),
+            Dist::Bernoulli(d) => each!(d),
+            Dist::Discrete(d) => each!(d),
+            Dist::Truncated(d) => each!(d),
+        }
+    }
+
+    /// The smallest closed interval every draw lies in.
+    fn support(&self) -> (f64, f64) {
+        const ALL: (f64, f64) = (f64::NEG_INFINITY, f64::INFINITY);
+        const POSITIVE: (f64, f64) = (0.0, f64::INFINITY);
+        match self {
+            Dist::Normal(d) if d.sd == 0.0 => (d.mean, d.mean),
+            Dist::LogNormal(d) if d.sigma == 0.0 => {
+                let c = libm::exp(d.mu);
+                (c, c)
+            }
+            Dist::Normal(_) | Dist::StudentT(_) => ALL,
+            Dist::LogNormal(_) | Dist::Gamma(_) | Dist::Exponential(_) | Dist::Weibull(_) => {
+                POSITIVE
+            }
+            Dist::Uniform(d) => (d.span.lo, d.span.hi),
+            Dist::Triangular(d) => (d.span.lo, d.span.hi),
+            Dist::Pert(d) => (d.span.lo, d.span.hi),
+            Dist::Beta(_) => (0.0, 1.0),
+            Dist::Poisson(d) if d.lambda == 0.0 => (0.0, 0.0),
+            Dist::Poisson(_) => POSITIVE,
+            Dist::Binomial(d) if d.n == 0.0 || d.p == 0.0 => (0.0, 0.0),
+            Dist::Binomial(d) if d.p == 1.0 => (d.n, d.n),
+            Dist::Binomial(d) => (0.0, d.n),
+            Dist::Bernoulli(d) => (
+                if d.p == 1.0 { 1.0 } else { 0.0 },
+                if d.p == 0.0 { 0.0 } else { 1.0 },
+            ),
+            Dist::Discrete(d) => d.range(),
+            Dist::Truncated(t) => (t.lo(), t.hi()),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests;

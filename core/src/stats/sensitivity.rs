@@ -1,0 +1,246 @@
+//! Sensitivity of an output to an input from paired samples: Spearman rank correlation and a
+//! binned first-order (Sobol) variance share.
+//!
+//! Both sort the input values; ties are broken by sample index, so the result is one defined
+//! computation of the two slices, the same bits on every target.
+
+/// Spearman rank correlation of `x` and `y` (average ranks for ties), in [-1, 1]; `0.0`
+/// when either side is constant or there are fewer than two pairs. Pairs beyond the shorter
+/// slice are ignored.
+pub fn spearman(x: &[f64], y: &[f64]) -> f64 {
+    let n = x.len().min(y.len());
+    if n < 2 {
+        return 0.0;
+    }
+    let rx = average_ranks(&x[..n]);
+    let ry = average_ranks(&y[..n]);
+    // Ranks and their mean are multiples of 1/2, so every product below is a multiple of 1/4
+    // and the sums are exact for n up to about 10^5: the summation order cannot change bits.
+    let mean = (n + 1) as f64 / 2.0;
+    let (mut sxy, mut sxx, mut syy) = (0.0, 0.0, 0.0);
+    for (a, b) in rx.iter().zip(&ry) {
+        let (dx, dy) = (a - mean, b - mean);
+        sxy += dx * dy;
+        sxx += dx * dx;
+        syy += dy * dy;
+    }
+    if sxx == 0.0 || syy == 0.0 {
+        return 0.0;
+    }
+    // `sqrt(s * s) == s` exactly in IEEE arithmetic, so a monotone relation gives exactly ±1.
+    (sxy / (sxx * syy).sqrt()).clamp(-1.0, 1.0)
+}
+
+/// First-order variance share of `y` explained by `x`: a binned estimate of the Sobol index
+/// `Var(E[y | x]) / Var(y)`, in [0, 1]. It sees non-monotone effects (`y = x²` on a range
+/// symmetric about 0 has Spearman ≈ 0 but share ≈ 1). `0.0` when `y` is constant or there
+/// are too few pairs. Pairs beyond the shorter slice are ignored.
+///
+/// The pairs are sorted by `x` (ties by index) and cut into `floor(sqrt(n))` bins of equal
+/// count; the share is Hays' ω², `(SS_between - (B - 1) MS_within) / (SS_total + MS_within)`.
+/// The `(B - 1) MS_within` term removes the part of the spread of bin means that sampling
+/// noise alone produces, which would otherwise make an irrelevant input look like it
+/// explained `(B - 1) / n` of the variance.
+///
+/// Why `sqrt(n)` bins: averaging `E[y | x]` over a bin loses the variation inside it, a bias
+/// that shrinks like `1 / B²`; after the correction, noise in the estimate grows like
+/// `sqrt(B) / n`. With `sqrt(n)` bins both are far below the unavoidable Monte Carlo error
+/// of order `1 / sqrt(n)` for the sample sizes the engine uses (141 bins of 141 at 20,000).
+pub fn first_order_share(x: &[f64], y: &[f64]) -> f64 {
+    let n = x.len().min(y.len());
+    let (x, y) = (&x[..n], &y[..n]);
+    let bins = ((n as f64).sqrt() as usize).max(1);
+    if n <= bins {
+        return 0.0;
+    }
+    let (mut lo, mut hi) = (f64::INFINITY, f64::NEG_INFINITY);
+    let mut sum = 0.0;
+    for &v in y {
+        sum += v;
+        lo = if v < lo { v } else { lo };
+        hi = if v > hi { v } else { hi };
+    }
+    // `lo < hi` is exact, unlike `SS_total > 0`: constant y whose mean rounds gives a tiny
+    // nonzero SS_total.
+    if lo >= hi {
+        return 0.0;
+    }
+    let mean = sum / n as f64;
+    let ss_total: f64 = y.iter().map(|v| (v - mean) * (v - mean)).sum();
+
+    let order = sorted_order(x);
+    let (mut ss_between, mut ss_within) = (0.0, 0.0);
+    let mut in_bin = Vec::with_capacity(n / bins + 1);
+    for b in 0..bins {
+        let (start, end) = (b * n / bins, (b + 1) * n / bins);
+        in_bin.clear();
+        in_bin.extend(order[start..end].iter().map(|&(_, i)| y[i as usize]));
+        let count = in_bin.len() as f64;
+        let bin_mean = in_bin.iter().sum::<f64>() / count;
+        ss_between += count * (bin_mean - mean) * (bin_mean - mean);
+        ss_within += in_bin
+            .iter()
+            .map(|v| (v - bin_mean) * (v - bin_mean))
+            .sum::<f64>();
+    }
+    let ms_within = ss_within / (n - bins) as f64;
+    let share = (ss_between - (bins - 1) as f64 * ms_within) / (ss_total + ms_within);
+    if share > 0.0 { share.min(1.0) } else { 0.0 }
+}
+
+/// `(key, index)` pairs sorted by value then index, where `key` orders like `f64::total_cmp`
+/// with -0.0 made equal to +0.0. The pairs are distinct, so the unstable sort (faster on
+/// plain integers) gives one defined order.
+fn sorted_order(values: &[f64]) -> Vec<(i64, u32)> {
+    let mut order: Vec<(i64, u32)> = values
+        .iter()
+        .zip(0u32..)
+        .map(|(&v, i)| {
+            // Adding 0.0 turns -0.0 into +0.0 and changes nothing else.
+            let bits = (v + 0.0).to_bits() as i64;
+            // Flip the magnitude bits of negatives so integer order is numeric order
+            // (the key of `f64::total_cmp`).
+            (bits ^ (((bits >> 63) as u64) >> 1) as i64, i)
+        })
+        .collect();
+    order.sort_unstable();
+    order
+}
+
+/// 1-based ranks of `values`, tied values sharing the average of their ranks.
+fn average_ranks(values: &[f64]) -> Vec<f64> {
+    let order = sorted_order(values);
+    let mut ranks = vec![0.0; values.len()];
+    let mut start = 0;
+    while start < order.len() {
+        let key = order[start].0;
+        let end = start + order[start..].iter().take_while(|p| p.0 == key).count();
+        // Ranks start + 1 ..= end average to (start + 1 + end) / 2.
+        let rank = (start + 1 + end) as f64 / 2.0;
+        for &(_, i) in &order[start..end] {
+            ranks[i as usize] = rank;
+        }
+        start = end;
+    }
+    ranks
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::rng::Stream;
+    use std::f64::consts::PI;
+
+    fn check(x: &[f64], y: &[f64], want: f64) {
+        let got = spearman(x, y);
+        assert!(
+            (got - want).abs() <= 1e-15,
+            "spearman({x:?}, {y:?}) = {got}, want {want}"
+        );
+    }
+
+    #[test]
+    fn spearman_known_cases() {
+        let x: Vec<f64> = (0..50).map(|i| i as f64 * 0.37 - 4.0).collect();
+        let cubed: Vec<f64> = x.iter().map(|v| v * v * v).collect();
+        let reversed: Vec<f64> = x.iter().map(|v| -libm::exp(*v)).collect();
+        assert_eq!(spearman(&x, &cubed), 1.0);
+        assert_eq!(spearman(&x, &reversed), -1.0);
+        assert_eq!(spearman(&cubed, &x), 1.0);
+
+        // Ties: x ranks 1, 2.5, 2.5, 4 against 1, 2, 3, 4 gives 4.5 / sqrt(4.5 · 5).
+        check(&[1.0, 2.0, 2.0, 3.0], &[1.0, 2.0, 3.0, 4.0], 0.9f64.sqrt());
+        // scipy.stats.spearmanr's documented example.
+        check(
+            &[1.0, 2.0, 3.0, 4.0, 5.0],
+            &[5.0, 6.0, 7.0, 8.0, 7.0],
+            0.820_782_681_668_123_3,
+        );
+        // -0.0 and +0.0 are one value.
+        check(&[-0.0, 0.0, 1.0], &[1.0, 2.0, 3.0], 0.75f64.sqrt());
+        // Constant sides, too few pairs, unequal lengths.
+        check(&[3.0; 5], &[1.0, 2.0, 3.0, 4.0, 5.0], 0.0);
+        check(&[1.0, 2.0, 3.0], &[7.0; 3], 0.0);
+        check(&[1.0], &[2.0], 0.0);
+        check(&[], &[], 0.0);
+        check(&[1.0, 2.0, 3.0, 99.0], &[3.0, 2.0, 1.0], -1.0);
+    }
+
+    /// Ishigami inputs and output for `n` samples (x1, x2, x3 uniform on [-π, π]).
+    fn ishigami(seed: u64, n: usize) -> ([Vec<f64>; 3], Vec<f64>) {
+        let mut rng = Stream::new(seed, 0, 0);
+        let mut xs: [Vec<f64>; 3] = Default::default();
+        let mut y = Vec::with_capacity(n);
+        for _ in 0..n {
+            let [a, b, c] = [(); 3].map(|_| PI * (2.0 * rng.next_f64() - 1.0));
+            let (s1, s2) = (libm::sin(a), libm::sin(b));
+            y.push(s1 + 7.0 * s2 * s2 + 0.1 * c * c * c * c * s1);
+            for (x, v) in xs.iter_mut().zip([a, b, c]) {
+                x.push(v);
+            }
+        }
+        (xs, y)
+    }
+
+    /// The analytic first-order indices for a = 7, b = 0.1.
+    const ISHIGAMI: [f64; 3] = [0.3139, 0.4424, 0.0];
+
+    fn ishigami_errors(seed: u64, n: usize) -> [f64; 3] {
+        let (xs, y) = ishigami(seed, n);
+        [0, 1, 2].map(|i| first_order_share(&xs[i], &y) - ISHIGAMI[i])
+    }
+
+    #[test]
+    fn ishigami_first_order_shares() {
+        let errors = ishigami_errors(1, 20_000);
+        for (i, e) in errors.iter().enumerate() {
+            assert!(e.abs() <= 0.02, "x{}: error {e}", i + 1);
+        }
+    }
+
+    /// Over 20 seeds the worst errors measured were 0.010, 0.021, 0.004 at n = 10,000 and
+    /// 0.008, 0.010, 0.003 at n = 20,000; Monte Carlo noise of order 1/sqrt(n), the bias is
+    /// below 0.002. (Fixed 16 or 32 bins instead of sqrt(n) bias x2's share by -0.023 and
+    /// -0.006.)
+    #[test]
+    fn ishigami_across_seeds() {
+        for (n, tolerance) in [(10_000, 0.03), (20_000, 0.02)] {
+            let mut worst = [0.0f64; 3];
+            for seed in 100..120 {
+                let errors = ishigami_errors(seed, n);
+                for (w, e) in worst.iter_mut().zip(errors) {
+                    *w = w.max(e.abs());
+                }
+            }
+            println!("ishigami n={n}: worst |error| over 20 seeds {worst:.4?}");
+            for w in worst {
+                assert!(w <= tolerance, "n={n}: {worst:?}");
+            }
+        }
+    }
+
+    #[test]
+    fn first_order_share_simple_cases() {
+        let mut rng = Stream::new(5, 0, 0);
+        let x: Vec<f64> = (0..10_000).map(|_| 2.0 * rng.next_f64() - 1.0).collect();
+        let noise: Vec<f64> = (0..10_000).map(|_| rng.next_f64()).collect();
+
+        // A deterministic function of x, even a non-monotone one, explains nearly all.
+        let square: Vec<f64> = x.iter().map(|v| v * v).collect();
+        assert!(first_order_share(&x, &square) > 0.99);
+        assert!(spearman(&x, &square).abs() < 0.05);
+        // Independent noise explains nothing (the bias correction at work).
+        assert!(first_order_share(&x, &noise) < 0.01);
+        // y = x + noise with Var(x) = 1/3, Var(noise) = 1/12: share 0.8.
+        let sum: Vec<f64> = x.iter().zip(&noise).map(|(a, b)| a + b).collect();
+        assert!((first_order_share(&x, &sum) - 0.8).abs() < 0.02);
+
+        // Degenerate inputs.
+        assert_eq!(first_order_share(&x, &vec![0.1; 10_000]), 0.0);
+        assert_eq!(first_order_share(&[], &[]), 0.0);
+        assert_eq!(first_order_share(&[1.0], &[2.0]), 0.0);
+        assert_eq!(first_order_share(&[1.0, 2.0, 3.0], &[2.0, 1.0, 5.0]), 0.0);
+        // A constant x says nothing about y.
+        assert!(first_order_share(&vec![1.0; 10_000], &noise) < 0.01);
+    }
+}

@@ -1,0 +1,629 @@
+//! Truncation: a distribution conditioned on an interval [lo, hi], by inverting its CDF
+//! where that is known in closed form and by rejection otherwise.
+
+use super::error::{Num, ParamError};
+use super::special::{normal_cdf, normal_quantile, normal_sf};
+use super::uniform::Span;
+use super::{Bernoulli, Dist, Triangular, Uniform, Weibull};
+use crate::rng::Stream;
+
+/// Rejection gives up after this many draws outside the interval and gives NaN, which the
+/// engine counts and reports as a non-finite value.
+pub const MAX_ATTEMPTS: u32 = 10_000;
+
+/// From this many standard deviations out, a truncated normal is drawn by rejection from
+/// an exponential proposal: the normal tail mass Φ(-z) heads for underflow (it is 5e-198
+/// at 30 and 0 in doubles beyond about 38), so its inverse can no longer be used.
+const NORMAL_TAIL_FROM: f64 = 30.0;
+
+/// A distribution conditioned on [lo, hi].
+#[derive(Clone, Debug)]
+pub struct Truncated {
+    base: Dist,
+    lo: f64,
+    hi: f64,
+    method: Method,
+}
+
+#[derive(Clone, Debug)]
+enum Method {
+    Normal(TruncNormal),
+    /// A truncated normal in log space, exponentiated.
+    LogNormal(TruncNormal),
+    Triangular(TruncTriangular),
+    /// `lo + E/rate` with E ~ Exp(1) conditioned on E < -ln(1 - mass): the exponential's
+    /// memorylessness means no CDF value near 1 is ever formed.
+    Exponential {
+        rate: f64,
+        mass: f64,
+    },
+    /// The cumulative hazard H = (x/scale)^shape is H(lo) plus an exponential conditioned
+    /// as above, which keeps far-tail truncations exact.
+    Weibull {
+        dist: Weibull,
+        hazard_lo: f64,
+        mass: f64,
+    },
+    Reject,
+}
+
+impl Truncated {
+    /// The lower bound, after intersecting with the base distribution's support.
+    pub fn lo(&self) -> f64 {
+        self.lo
+    }
+
+    /// The upper bound, after intersecting with the base distribution's support.
+    pub fn hi(&self) -> f64 {
+        self.hi
+    }
+
+    /// The distribution being conditioned.
+    pub fn base(&self) -> &Dist {
+        &self.base
+    }
+
+    #[inline]
+    pub fn sample(&self, rng: &mut Stream) -> f64 {
+        let x = match &self.method {
+            Method::Normal(t) => t.sample(rng),
+            Method::LogNormal(t) => libm::exp(t.sample(rng)),
+            Method::Triangular(t) => t.sample(rng),
+            Method::Exponential { rate, mass } => self.lo + truncated_exp1(rng, *mass) / rate,
+            Method::Weibull {
+                dist,
+                hazard_lo,
+                mass,
+            } => {
+                let e = truncated_exp1(rng, *mass);
+                if *hazard_lo > 0.0 {
+                    // x = lo·(1 + e/H(lo))^(1/shape): relative to lo, so a far-tail lo
+                    // keeps every digit.
+                    self.lo * libm::exp(libm::log1p(e / hazard_lo) * dist.inv_shape())
+                } else {
+                    dist.at_hazard(e)
+                }
+            }
+            Method::Reject => return self.reject(rng),
+        };
+        clamp(x, self.lo, self.hi)
+    }
+
+    fn reject(&self, rng: &mut Stream) -> f64 {
+        for _ in 0..MAX_ATTEMPTS {
+            let x = self.base.sample(rng);
+            if self.lo <= x && x <= self.hi {
+                return x;
+            }
+        }
+        f64::NAN
+    }
+}
+
+/// `x` moved into [lo, hi] (rounding in a quantile can step just outside); NaN stays NaN.
+#[inline]
+fn clamp(x: f64, lo: f64, hi: f64) -> f64 {
+    if x < lo {
+        lo
+    } else if x > hi {
+        hi
+    } else {
+        x
+    }
+}
+
+/// An Exp(1) draw conditioned on being below -ln(1 - mass), by inversion; `mass` is the
+/// probability of that event, in [0, 1].
+#[inline]
+fn truncated_exp1(rng: &mut Stream, mass: f64) -> f64 {
+    -libm::log1p(-rng.next_f64() * mass)
+}
+
+/// `base` conditioned on [lo, hi] (lo <= hi, neither NaN): the base itself when the
+/// interval covers its support, a narrower base when that is closed under truncation
+/// (uniform, Bernoulli, discrete), else a [`Truncated`]. `shown` are the bounds as the
+/// user gave them, for the error message.
+pub(super) fn restrict(
+    base: Dist,
+    lo: f64,
+    hi: f64,
+    shown: (f64, f64),
+) -> Result<Dist, ParamError> {
+    let zero = || {
+        ParamError::new(
+            None,
+            format!(
+                "`lo` and `hi` must bound an interval with positive probability, got {}, {}",
+                Num(shown.0),
+                Num(shown.1)
+            ),
+        )
+    };
+    let (min, max) = base.support();
+    if lo <= min && max <= hi {
+        return Ok(base);
+    }
+    let (lo, hi) = (lo.max(min), hi.min(max));
+    if lo > hi {
+        return Err(zero());
+    }
+    // Truncating again narrows the interval on the same base: [lo, hi] already lies
+    // inside the old one, which is this distribution's support.
+    let base = match base {
+        Dist::Truncated(t) => return restrict(t.base, lo, hi, shown),
+        other => other,
+    };
+    // A continuous distribution puts no mass on a single point.
+    let continuous = lo < hi;
+    let method = match &base {
+        Dist::Normal(d) if d.sd > 0.0 && continuous => {
+            Method::Normal(TruncNormal::new(d.mean, d.sd, lo, hi))
+        }
+        Dist::LogNormal(d) if d.sigma > 0.0 && continuous => Method::LogNormal(TruncNormal::new(
+            d.mu,
+            d.sigma,
+            libm::log(lo),
+            libm::log(hi),
+        )),
+        Dist::Uniform(_) if continuous => {
+            return Ok(Dist::Uniform(Uniform {
+                span: Span::new(lo, hi),
+            }));
+        }
+        Dist::Triangular(d) if continuous => Method::Triangular(TruncTriangular::new(*d, lo, hi)),
+        Dist::Exponential(d) if continuous => Method::Exponential {
+            rate: d.rate,
+            mass: -libm::expm1(-d.rate * (hi - lo)),
+        },
+        Dist::Weibull(d) if continuous => {
+            let hazard_lo = d.hazard(lo);
+            let mass = if hazard_lo.is_finite() {
+                -libm::expm1(-(d.hazard(hi) - hazard_lo))
+            } else {
+                // lo is so far out that all the mass sits at lo itself.
+                0.0
+            };
+            Method::Weibull {
+                dist: *d,
+                hazard_lo,
+                mass,
+            }
+        }
+        Dist::Pert(_) | Dist::Beta(_) | Dist::Gamma(_) | Dist::StudentT(_) if continuous => {
+            Method::Reject
+        }
+        // Some whole number must lie in [lo, hi] (the support bounds n and 0 already).
+        Dist::Poisson(_) | Dist::Binomial(_) if lo.ceil() <= hi => Method::Reject,
+        Dist::Bernoulli(d) => {
+            // Both outcomes possible would mean [lo, hi] covers the support, handled above.
+            let p = if d.p > 0.0 && lo <= 1.0 && 1.0 <= hi {
+                1.0
+            } else if d.p < 1.0 && lo <= 0.0 && 0.0 <= hi {
+                0.0
+            } else {
+                return Err(zero());
+            };
+            return Ok(Dist::Bernoulli(Bernoulli { p }));
+        }
+        Dist::Discrete(d) => {
+            return d.restricted(lo, hi).map(Dist::Discrete).ok_or_else(zero);
+        }
+        _ => return Err(zero()),
+    };
+    Ok(Dist::Truncated(Box::new(Truncated {
+        base,
+        lo,
+        hi,
+        method,
+    })))
+}
+
+/// Normal(mean, sd), sd > 0, conditioned on [lo, hi].
+#[derive(Clone, Copy, Debug)]
+struct TruncNormal {
+    mean: f64,
+    sd: f64,
+    lo: f64,
+    hi: f64,
+    method: NormalMethod,
+}
+
+#[derive(Clone, Copy, Debug)]
+enum NormalMethod {
+    /// A probability p uniform in [start, start + width] mapped back through Φ⁻¹. When the
+    /// whole interval is above the mean (`upper`) p is an upper-tail probability, so that
+    /// a lower bound of, say, 8 sd does not vanish into 1 - Φ(8) = 1 - 6e-16.
+    Inverse { upper: bool, start: f64, width: f64 },
+    /// Robert's rejection from an exponential proposal ("Simulation of truncated normal
+    /// variables", 1995), stepping out from `edge` in direction `sign`: z = a + e/alpha
+    /// with e exponential, accepted with probability exp(-(z - alpha)²/2).
+    Tail {
+        edge: f64,
+        sign: f64,
+        alpha: f64,
+        /// a - alpha, computed without cancellation.
+        gap: f64,
+        /// sd/alpha: the step in x for each unit of e.
+        step: f64,
+        /// The proposal's mass below the far bound, as in [`truncated_exp1`].
+        mass: f64,
+    },
+}
+
+impl TruncNormal {
+    fn new(mean: f64, sd: f64, lo: f64, hi: f64) -> TruncNormal {
+        TruncNormal::with_tail_from(mean, sd, lo, hi, NORMAL_TAIL_FROM)
+    }
+
+    /// As `new`, with the switch to the tail method at `tail_from` standard deviations
+    /// (tests lower it to check that method against the exact CDF).
+    fn with_tail_from(mean: f64, sd: f64, lo: f64, hi: f64, tail_from: f64) -> TruncNormal {
+        let a = (lo - mean) / sd;
+        let b = (hi - mean) / sd;
+        // The interval's width in sd, from the bounds directly: a - b would cancel.
+        let width = (hi - lo) / sd;
+        let method = if a >= tail_from {
+            NormalMethod::tail(a, width, lo, 1.0, sd)
+        } else if b <= -tail_from {
+            NormalMethod::tail(-b, width, hi, -1.0, sd)
+        } else if a >= 0.0 {
+            let start = normal_sf(b);
+            NormalMethod::Inverse {
+                upper: true,
+                start,
+                width: normal_sf(a) - start,
+            }
+        } else {
+            let start = normal_cdf(a);
+            NormalMethod::Inverse {
+                upper: false,
+                start,
+                width: normal_cdf(b) - start,
+            }
+        };
+        TruncNormal {
+            mean,
+            sd,
+            lo,
+            hi,
+            method,
+        }
+    }
+
+    #[inline]
+    fn sample(&self, rng: &mut Stream) -> f64 {
+        let x = match self.method {
+            NormalMethod::Inverse {
+                upper,
+                start,
+                width,
+            } => {
+                // An open uniform keeps p off an infinite quantile at an infinite bound;
+                // p can still round onto 1 (about once in 2^53 draws), so draw again then.
+                let mut x = f64::NAN;
+                for _ in 0..MAX_ATTEMPTS {
+                    let p = start + rng.next_open01() * width;
+                    let z = normal_quantile(p);
+                    if z.is_finite() {
+                        x = if upper {
+                            self.mean - self.sd * z
+                        } else {
+                            self.mean + self.sd * z
+                        };
+                        break;
+                    }
+                }
+                x
+            }
+            NormalMethod::Tail {
+                edge,
+                sign,
+                alpha,
+                gap,
+                step,
+                mass,
+            } => {
+                let mut x = f64::NAN;
+                for _ in 0..MAX_ATTEMPTS {
+                    let e = truncated_exp1(rng, mass);
+                    let d = gap + e / alpha;
+                    if -libm::log(rng.next_open01()) >= 0.5 * d * d {
+                        x = edge + sign * step * e;
+                        break;
+                    }
+                }
+                x
+            }
+        };
+        clamp(x, self.lo, self.hi)
+    }
+}
+
+impl NormalMethod {
+    /// The tail method for a standard normal on [a, a + width], a > 0, mapped back to x
+    /// by `edge + sign·sd·(z - a)`.
+    fn tail(a: f64, width: f64, edge: f64, sign: f64, sd: f64) -> NormalMethod {
+        // Robert's optimal rate is (a + √(a² + 4))/2; past 1e150, a² overflows and the rate
+        // a itself is as good (any rate >= a is valid).
+        let (alpha, gap) = if a < 1e150 {
+            let root = f64::sqrt(a * a + 4.0);
+            (0.5 * (a + root), -2.0 / (a + root))
+        } else {
+            (a, 0.0)
+        };
+        NormalMethod::Tail {
+            edge,
+            sign,
+            alpha,
+            gap,
+            step: sd / alpha,
+            mass: -libm::expm1(-alpha * width),
+        }
+    }
+}
+
+/// Triangular conditioned on [lo, hi] inside its support.
+#[derive(Clone, Copy, Debug)]
+struct TruncTriangular {
+    dist: Triangular,
+    /// Whether the interval lies at or above the mode, where upper-tail probabilities are
+    /// the precise ones to draw.
+    upper: bool,
+    start: f64,
+    width: f64,
+}
+
+impl TruncTriangular {
+    fn new(dist: Triangular, lo: f64, hi: f64) -> TruncTriangular {
+        let upper = dist.above_mode(lo);
+        let (start, end) = if upper {
+            (dist.sf(hi), dist.sf(lo))
+        } else {
+            (dist.cdf(lo), dist.cdf(hi))
+        };
+        TruncTriangular {
+            dist,
+            upper,
+            start,
+            width: end - start,
+        }
+    }
+
+    #[inline]
+    fn sample(&self, rng: &mut Stream) -> f64 {
+        let p = self.start + rng.next_f64() * self.width;
+        if self.upper {
+            self.dist.quantile_sf(p)
+        } else {
+            self.dist.quantile(p)
+        }
+    }
+}
+
+// statrs, the reference, is a native-only dev-dependency.
+#[cfg(test)]
+#[cfg(not(target_arch = "wasm32"))]
+mod tests {
+    use super::super::DistKind;
+    use super::super::testutil::{N, assert_ks, dist, draws};
+    use super::*;
+    use statrs::distribution::{
+        ContinuousCDF, Exp, Gamma, LogNormal, Normal, StudentsT, Triangular as Tri, Weibull as Wei,
+    };
+
+    /// KS against `cdf` renormalised to [lo, hi].
+    fn check(what: &str, d: Dist, lo: f64, hi: f64, cdf: impl Fn(f64) -> f64, seed: u64) {
+        let (f_lo, f_hi) = (cdf(lo), cdf(hi));
+        let t = d.truncated(lo, hi).unwrap();
+        assert!(matches!(t, Dist::Truncated(_)), "{what}: not truncated");
+        let xs = draws(&t, seed);
+        assert!(
+            xs.iter().all(|&x| lo <= x && x <= hi),
+            "{what}: out of range"
+        );
+        assert_ks(what, xs, |x| (cdf(x) - f_lo) / (f_hi - f_lo));
+    }
+
+    #[test]
+    fn normal_two_bounds() {
+        let r = Normal::new(1.0, 2.0).unwrap();
+        let d = dist(DistKind::Normal, &[1.0, 2.0]);
+        check("normal on [-2, 1.5]", d.clone(), -2.0, 1.5, |x| r.cdf(x), 1);
+        check("normal on [4, 9]", d.clone(), 4.0, 9.0, |x| r.cdf(x), 2);
+        check("normal on [-9, -4]", d, -9.0, -4.0, |x| r.cdf(x), 3);
+    }
+
+    #[test]
+    fn normal_one_bound() {
+        let r = Normal::new(0.0, 1.0).unwrap();
+        let d = dist(DistKind::Normal, &[0.0, 1.0]);
+        check(
+            "normal above -0.5",
+            d.clone(),
+            -0.5,
+            f64::INFINITY,
+            |x| r.cdf(x),
+            4,
+        );
+        // In the upper tail, compare survival functions: 1 - Φ(x) would round away.
+        let sf = |x: f64| -r.sf(x);
+        check("normal above 6", d.clone(), 6.0, f64::INFINITY, sf, 5);
+        check(
+            "normal below -1",
+            d,
+            f64::NEG_INFINITY,
+            -1.0,
+            |x| r.cdf(x),
+            6,
+        );
+    }
+
+    #[test]
+    fn normal_tail_method_matches_the_exact_cdf() {
+        // Force Robert's method at moderate distances, where statrs' CDF is still exact.
+        let r = Normal::new(0.0, 1.0).unwrap();
+        let cases = [(1.5, f64::INFINITY), (0.5, 0.9), (-3.0, -2.0)];
+        for (seed, (lo, hi)) in cases.into_iter().enumerate() {
+            let t = TruncNormal::with_tail_from(0.0, 1.0, lo, hi, 0.0);
+            assert!(matches!(t.method, NormalMethod::Tail { .. }));
+            let mut rng = Stream::new(seed as u64, 9, 0);
+            let xs: Vec<f64> = (0..N).map(|_| t.sample(&mut rng)).collect();
+            let (f_lo, f_hi) = (r.cdf(lo), r.cdf(hi));
+            assert_ks(&format!("tail method on [{lo}, {hi}]"), xs, |x| {
+                (r.cdf(x) - f_lo) / (f_hi - f_lo)
+            });
+        }
+    }
+
+    #[test]
+    fn normal_far_tails_work() {
+        // E[X | X > a] = a + 1/a - 2/a³ + ... for a standard normal.
+        let d = dist(DistKind::Normal, &[0.0, 1.0]);
+        for a in [40.0, 1e3] {
+            let xs = draws(&d.clone().truncated(a, f64::INFINITY).unwrap(), 8);
+            let mean_excess = xs.iter().map(|x| x - a).sum::<f64>() / N as f64;
+            let want = 1.0 / a - 2.0 / (a * a * a);
+            assert!(xs.iter().all(|&x| x >= a && x.is_finite()));
+            assert!(
+                (mean_excess / want - 1.0).abs() < 0.02,
+                "a = {a}: {mean_excess}"
+            );
+        }
+        // So far out that every draw rounds to the bound.
+        let xs = draws(&d.clone().truncated(1e200, f64::INFINITY).unwrap(), 8);
+        assert!(xs.iter().all(|&x| x == 1e200));
+        // Below -50 and in a narrow band far out, by symmetry and by the proposal's cut.
+        let xs = draws(&d.clone().truncated(f64::NEG_INFINITY, -50.0).unwrap(), 9);
+        assert!(xs.iter().all(|&x| (-51.0..=-50.0).contains(&x)));
+        let xs = draws(&d.truncated(60.0, 60.001).unwrap(), 10);
+        assert!(xs.iter().all(|&x| (60.0..=60.001).contains(&x)));
+    }
+
+    #[test]
+    fn lognormal() {
+        let r = LogNormal::new(0.5, 0.8).unwrap();
+        let d = dist(DistKind::LogNormal, &[0.5, 0.8]);
+        check("lognormal on [1, 3]", d.clone(), 1.0, 3.0, |x| r.cdf(x), 11);
+        check(
+            "lognormal below 2",
+            d,
+            f64::NEG_INFINITY,
+            2.0,
+            |x| r.cdf(x.max(0.0)),
+            12,
+        );
+    }
+
+    #[test]
+    fn triangular() {
+        let r = Tri::new(0.0, 10.0, 2.0).unwrap();
+        let d = dist(DistKind::Triangular, &[0.0, 2.0, 10.0]);
+        check(
+            "triangular on [1, 3]",
+            d.clone(),
+            1.0,
+            3.0,
+            |x| r.cdf(x),
+            13,
+        );
+        check(
+            "triangular on [5, 20]",
+            d,
+            5.0,
+            20.0,
+            |x| -r.sf(x.min(10.0)),
+            14,
+        );
+    }
+
+    #[test]
+    fn exponential_and_weibull() {
+        let r = Exp::new(0.5).unwrap();
+        let d = dist(DistKind::Exponential, &[0.5]);
+        check(
+            "exponential on [1, 4]",
+            d.clone(),
+            1.0,
+            4.0,
+            |x| r.cdf(x),
+            15,
+        );
+        check(
+            "exponential above 30",
+            d,
+            30.0,
+            f64::INFINITY,
+            |x| -r.sf(x),
+            16,
+        );
+        let r = Wei::new(2.0, 3.0).unwrap();
+        let d = dist(DistKind::Weibull, &[2.0, 3.0]);
+        check(
+            "weibull on [-1, 2]",
+            d.clone(),
+            -1.0,
+            2.0,
+            |x| r.cdf(x.max(0.0)),
+            17,
+        );
+        check("weibull above 12", d, 12.0, f64::INFINITY, |x| -r.sf(x), 18);
+    }
+
+    #[test]
+    fn rejection() {
+        let r = Gamma::new(2.0, 1.0).unwrap();
+        let d = dist(DistKind::Gamma, &[2.0, 1.0]);
+        check("gamma on [1, 4]", d, 1.0, 4.0, |x| r.cdf(x), 19);
+        let r = StudentsT::new(0.0, 1.0, 3.0).unwrap();
+        let d = dist(DistKind::StudentT, &[3.0]);
+        check("student_t on [-1, 2]", d, -1.0, 2.0, |x| r.cdf(x), 20);
+    }
+
+    #[test]
+    fn rejection_gives_nan_when_the_cap_is_hit() {
+        // Mass of about 1e-23: never hit in 10,000 tries.
+        let t = dist(DistKind::Gamma, &[1.0, 1.0])
+            .truncated(52.0, 53.0)
+            .unwrap();
+        let mut rng = Stream::new(1, 0, 0);
+        assert!(t.sample(&mut rng).is_nan());
+    }
+
+    #[test]
+    fn closed_families_stay_closed() {
+        let u = dist(DistKind::Uniform, &[0.0, 10.0])
+            .truncated(2.0, 20.0)
+            .unwrap();
+        assert!(matches!(&u, Dist::Uniform(u) if u.span.lo == 2.0 && u.span.hi == 10.0));
+        let b = dist(DistKind::Bernoulli, &[0.3])
+            .truncated(0.5, 7.0)
+            .unwrap();
+        assert!(matches!(b, Dist::Bernoulli(Bernoulli { p: 1.0 })));
+        let d = dist(DistKind::Discrete, &[1.0, 1.0, 2.0, 1.0, 3.0, 1.0]);
+        let xs = draws(&d.truncated(1.5, 3.0).unwrap(), 21);
+        assert!(xs.iter().all(|&x| x == 2.0 || x == 3.0));
+        assert!(xs.contains(&2.0) && xs.contains(&3.0));
+        // A bound that removes nothing leaves the distribution as it was.
+        let g = dist(DistKind::Gamma, &[2.0, 1.0]).truncated(0.0, f64::INFINITY);
+        assert!(matches!(g, Ok(Dist::Gamma(_))));
+    }
+
+    #[test]
+    fn nested_truncation_intersects() {
+        let d = dist(DistKind::Poisson, &[4.0])
+            .truncated(2.0, 9.0)
+            .unwrap()
+            .truncated(5.0, 50.0)
+            .unwrap();
+        let Dist::Truncated(t) = &d else {
+            panic!("not truncated: {d:?}")
+        };
+        assert_eq!((t.lo(), t.hi()), (5.0, 9.0));
+        assert!(matches!(t.base(), Dist::Poisson(_)));
+        let xs = draws(&d, 22);
+        assert!(
+            xs.iter()
+                .all(|&x| (5.0..=9.0).contains(&x) && x.fract() == 0.0)
+        );
+    }
+}

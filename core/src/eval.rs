@@ -1,0 +1,435 @@
+//! The batched program a model compiles to, and its evaluation over a chunk of iterations.
+//!
+//! Every node owns a column of `CHUNK_SIZE` values; an instruction reads columns or
+//! constants and writes one column, looping over the whole chunk ("push ifs up and fors
+//! down"): the operator is matched once per chunk, never once per value.
+
+use crate::dist::{Dist, DistKind};
+use crate::rng::Stream;
+
+/// Iterations per chunk. Part of the engine's definition, never derived from the thread
+/// count: random streams are keyed by chunk index, so changing it changes every result.
+pub const CHUNK_SIZE: usize = 4096;
+
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub enum Operand {
+    Col(usize),
+    Const(f64),
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Func1 {
+    Neg,
+    Not,
+    Abs,
+    Sqrt,
+    Exp,
+    Ln,
+    Log10,
+    Floor,
+    Ceil,
+    Round,
+    Sign,
+    Sin,
+    Cos,
+    Tan,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Func2 {
+    Add,
+    Sub,
+    Mul,
+    Div,
+    Pow,
+    Lt,
+    Le,
+    Gt,
+    Ge,
+    Eq,
+    Ne,
+    And,
+    Or,
+    Log,
+    Mod,
+    Min,
+    Max,
+}
+
+/// What a draw site draws from.
+#[derive(Clone, Debug)]
+pub enum Draw {
+    /// Constant parameters: built and validated once at compile time.
+    Fixed(Dist),
+    /// Parameters that vary by iteration; a draw whose parameters are invalid is NaN.
+    Varying {
+        family: Family,
+        params: Vec<Operand>,
+    },
+}
+
+/// A distribution family whose parameters are known only per iteration.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Family {
+    Dist(DistKind),
+    /// `a to b`.
+    Ninety,
+    /// `truncate(D, lo)` or `truncate(D, lo, hi)`; the last one or two params are the bounds.
+    Truncated {
+        inner: Inner,
+        upper: bool,
+    },
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Inner {
+    Dist(DistKind),
+    Ninety,
+}
+
+impl Family {
+    /// Builds the distribution from per-iteration parameter values.
+    fn build(self, p: &[f64]) -> Option<Dist> {
+        let inner = |inner: Inner, p: &[f64]| match inner {
+            Inner::Dist(kind) => Dist::new(kind, p).ok(),
+            Inner::Ninety => Dist::ninety_percent(p[0], p[1]).ok(),
+        };
+        match self {
+            Family::Dist(kind) => Dist::new(kind, p).ok(),
+            Family::Ninety => Dist::ninety_percent(p[0], p[1]).ok(),
+            Family::Truncated { inner: kind, upper } => {
+                let bounds = 1 + usize::from(upper);
+                let (params, b) = p.split_at(p.len() - bounds);
+                let hi = if upper { b[1] } else { f64::INFINITY };
+                inner(kind, params)?.truncated(b[0], hi).ok()
+            }
+        }
+    }
+}
+
+#[derive(Clone, Debug)]
+pub enum Op {
+    Fill(f64),
+    Copy(usize),
+    Unary(Func1, usize),
+    Binary(Func2, Operand, Operand),
+    If(Operand, Operand, Operand),
+    Clamp(Operand, Operand, Operand),
+    /// `min`, `max`, `sum`, `mean` of several arguments (the two-argument forms are `Binary`).
+    Fold {
+        func: Fold,
+        args: Vec<Operand>,
+    },
+    Draw {
+        site: u32,
+        draw: Draw,
+    },
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Fold {
+    Min,
+    Max,
+    Sum,
+    Mean,
+}
+
+#[derive(Clone, Debug)]
+pub struct Instr {
+    pub op: Op,
+    pub out: usize,
+}
+
+/// A compiled model: instructions in dependency order over `slots` columns; the first
+/// columns belong to the nodes, in model order.
+#[derive(Clone, Debug)]
+pub struct Program {
+    pub instrs: Vec<Instr>,
+    pub slots: usize,
+}
+
+pub fn apply1(f: Func1, x: f64) -> f64 {
+    match f {
+        Func1::Neg => -x,
+        Func1::Not => truth(x == 0.0 && !x.is_nan()),
+        Func1::Abs => x.abs(),
+        // IEEE 754 requires sqrt, floor, ceil and round to be exact: the same bits
+        // everywhere. The transcendental functions come from libm for the same reason.
+        Func1::Sqrt => x.sqrt(),
+        Func1::Exp => libm::exp(x),
+        Func1::Ln => libm::log(x),
+        Func1::Log10 => libm::log10(x),
+        Func1::Floor => x.floor(),
+        Func1::Ceil => x.ceil(),
+        Func1::Round => x.round(),
+        Func1::Sign => {
+            if x > 0.0 {
+                1.0
+            } else if x < 0.0 {
+                -1.0
+            } else {
+                x
+            }
+        }
+        Func1::Sin => libm::sin(x),
+        Func1::Cos => libm::cos(x),
+        Func1::Tan => libm::tan(x),
+    }
+}
+
+#[inline(always)]
+fn truth(b: bool) -> f64 {
+    if b { 1.0 } else { 0.0 }
+}
+
+/// `x` as a truth value: non-zero is true. NaN is neither, so logic on it stays NaN.
+#[inline(always)]
+fn logic(a: f64, b: f64, f: impl Fn(bool, bool) -> bool) -> f64 {
+    if a.is_nan() || b.is_nan() {
+        f64::NAN
+    } else {
+        truth(f(a != 0.0, b != 0.0))
+    }
+}
+
+#[inline(always)]
+fn compare(a: f64, b: f64, f: impl Fn(f64, f64) -> bool) -> f64 {
+    if a.is_nan() || b.is_nan() {
+        f64::NAN
+    } else {
+        truth(f(a, b))
+    }
+}
+
+#[inline(always)]
+pub fn apply2(f: Func2, a: f64, b: f64) -> f64 {
+    match f {
+        Func2::Add => a + b,
+        Func2::Sub => a - b,
+        Func2::Mul => a * b,
+        Func2::Div => a / b,
+        Func2::Pow => libm::pow(a, b),
+        Func2::Lt => compare(a, b, |a, b| a < b),
+        Func2::Le => compare(a, b, |a, b| a <= b),
+        Func2::Gt => compare(a, b, |a, b| a > b),
+        Func2::Ge => compare(a, b, |a, b| a >= b),
+        Func2::Eq => compare(a, b, |a, b| a == b),
+        Func2::Ne => compare(a, b, |a, b| a != b),
+        Func2::And => logic(a, b, |a, b| a && b),
+        Func2::Or => logic(a, b, |a, b| a || b),
+        Func2::Log => libm::log(a) / libm::log(b),
+        // The remainder takes the divisor's sign, as in spreadsheets: mod(-1, 3) is 2.
+        Func2::Mod => {
+            let r = a % b;
+            if r != 0.0 && (r < 0.0) != (b < 0.0) {
+                r + b
+            } else {
+                r
+            }
+        }
+        // NaN propagates (unlike f64::min), so a bad value is never silently dropped.
+        Func2::Min => {
+            if a.is_nan() || b.is_nan() {
+                f64::NAN
+            } else if b < a {
+                b
+            } else {
+                a
+            }
+        }
+        Func2::Max => {
+            if a.is_nan() || b.is_nan() {
+                f64::NAN
+            } else if b > a {
+                b
+            } else {
+                a
+            }
+        }
+    }
+}
+
+pub fn apply_if(c: f64, a: f64, b: f64) -> f64 {
+    if c.is_nan() {
+        f64::NAN
+    } else if c != 0.0 {
+        a
+    } else {
+        b
+    }
+}
+
+pub fn apply_clamp(x: f64, lo: f64, hi: f64) -> f64 {
+    apply2(Func2::Min, apply2(Func2::Max, x, lo), hi)
+}
+
+pub fn apply_fold(func: Fold, values: impl Iterator<Item = f64>) -> f64 {
+    let mut n = 0usize;
+    let mut acc = 0.0;
+    for v in values {
+        acc = match (func, n) {
+            (_, 0) => v,
+            (Fold::Min, _) => apply2(Func2::Min, acc, v),
+            (Fold::Max, _) => apply2(Func2::Max, acc, v),
+            (Fold::Sum | Fold::Mean, _) => acc + v,
+        };
+        n += 1;
+    }
+    if func == Fold::Mean {
+        acc / n as f64
+    } else {
+        acc
+    }
+}
+
+/// Column storage for one chunk: one `CHUNK_SIZE` column per slot.
+#[derive(Debug)]
+pub struct Columns {
+    cols: Vec<Vec<f64>>,
+}
+
+impl Columns {
+    pub fn new(slots: usize) -> Columns {
+        Columns {
+            cols: (0..slots).map(|_| vec![0.0; CHUNK_SIZE]).collect(),
+        }
+    }
+
+    pub fn col(&self, slot: usize) -> &[f64] {
+        &self.cols[slot]
+    }
+}
+
+#[derive(Clone, Copy)]
+enum Arg<'a> {
+    Col(&'a [f64]),
+    Const(f64),
+}
+
+impl Arg<'_> {
+    #[inline(always)]
+    fn at(self, i: usize) -> f64 {
+        match self {
+            Arg::Col(c) => c[i],
+            Arg::Const(v) => v,
+        }
+    }
+}
+
+fn arg<'a>(cols: &'a [Vec<f64>], op: Operand, n: usize) -> Arg<'a> {
+    match op {
+        Operand::Col(c) => Arg::Col(&cols[c][..n]),
+        Operand::Const(v) => Arg::Const(v),
+    }
+}
+
+impl Program {
+    /// Evaluates the first `n` iterations of chunk `chunk` of a run seeded with `seed`.
+    pub fn run_chunk(&self, cols: &mut Columns, n: usize, seed: u64, chunk: u64) {
+        for instr in &self.instrs {
+            // The output column is taken out while the instruction reads the others; the
+            // compiler never makes an instruction read its own output.
+            let mut out = std::mem::take(&mut cols.cols[instr.out]);
+            exec(&instr.op, &cols.cols, &mut out[..n], seed, chunk);
+            cols.cols[instr.out] = out;
+        }
+    }
+}
+
+fn exec(op: &Op, cols: &[Vec<f64>], out: &mut [f64], seed: u64, chunk: u64) {
+    let n = out.len();
+    match op {
+        Op::Fill(v) => out.fill(*v),
+        Op::Copy(a) => out.copy_from_slice(&cols[*a][..n]),
+        Op::Unary(f, a) => unary(*f, &cols[*a][..n], out),
+        Op::Binary(f, a, b) => binary(*f, arg(cols, *a, n), arg(cols, *b, n), out),
+        Op::If(c, a, b) => {
+            let (c, a, b) = (arg(cols, *c, n), arg(cols, *a, n), arg(cols, *b, n));
+            for (i, o) in out.iter_mut().enumerate() {
+                *o = apply_if(c.at(i), a.at(i), b.at(i));
+            }
+        }
+        Op::Clamp(x, lo, hi) => {
+            let (x, lo, hi) = (arg(cols, *x, n), arg(cols, *lo, n), arg(cols, *hi, n));
+            for (i, o) in out.iter_mut().enumerate() {
+                *o = apply_clamp(x.at(i), lo.at(i), hi.at(i));
+            }
+        }
+        Op::Fold { func, args } => {
+            let args: Vec<Arg> = args.iter().map(|&a| arg(cols, a, n)).collect();
+            for (i, o) in out.iter_mut().enumerate() {
+                *o = apply_fold(*func, args.iter().map(|a| a.at(i)));
+            }
+        }
+        Op::Draw { site, draw } => {
+            let mut rng = Stream::new(seed, *site, chunk);
+            match draw {
+                Draw::Fixed(dist) => dist.fill(&mut rng, out),
+                Draw::Varying { family, params } => {
+                    let params: Vec<Arg> = params.iter().map(|&a| arg(cols, a, n)).collect();
+                    let mut p = vec![0.0; params.len()];
+                    for (i, o) in out.iter_mut().enumerate() {
+                        for (slot, a) in p.iter_mut().zip(&params) {
+                            *slot = a.at(i);
+                        }
+                        *o = family.build(&p).map_or(f64::NAN, |d| d.sample(&mut rng));
+                    }
+                }
+            }
+        }
+    }
+}
+
+/// Applies `f` to every value; a generic so that each operator gets its own tight loop.
+#[inline(always)]
+fn map1(a: &[f64], out: &mut [f64], f: impl Fn(f64) -> f64) {
+    for (o, &x) in out.iter_mut().zip(a) {
+        *o = f(x);
+    }
+}
+
+fn unary(f: Func1, a: &[f64], out: &mut [f64]) {
+    match f {
+        Func1::Neg => map1(a, out, |x| -x),
+        Func1::Abs => map1(a, out, f64::abs),
+        Func1::Sqrt => map1(a, out, f64::sqrt),
+        Func1::Exp => map1(a, out, libm::exp),
+        Func1::Ln => map1(a, out, libm::log),
+        other => map1(a, out, |x| apply1(other, x)),
+    }
+}
+
+#[inline(always)]
+fn map2(a: Arg, b: Arg, out: &mut [f64], f: impl Fn(f64, f64) -> f64) {
+    match (a, b) {
+        (Arg::Col(a), Arg::Col(b)) => {
+            for ((o, &x), &y) in out.iter_mut().zip(a).zip(b) {
+                *o = f(x, y);
+            }
+        }
+        (Arg::Col(a), Arg::Const(y)) => {
+            for (o, &x) in out.iter_mut().zip(a) {
+                *o = f(x, y);
+            }
+        }
+        (Arg::Const(x), Arg::Col(b)) => {
+            for (o, &y) in out.iter_mut().zip(b) {
+                *o = f(x, y);
+            }
+        }
+        (Arg::Const(x), Arg::Const(y)) => out.fill(f(x, y)),
+    }
+}
+
+fn binary(f: Func2, a: Arg, b: Arg, out: &mut [f64]) {
+    match f {
+        Func2::Add => map2(a, b, out, |x, y| x + y),
+        Func2::Sub => map2(a, b, out, |x, y| x - y),
+        Func2::Mul => map2(a, b, out, |x, y| x * y),
+        Func2::Div => map2(a, b, out, |x, y| x / y),
+        Func2::Pow => map2(a, b, out, libm::pow),
+        Func2::Min => map2(a, b, out, |x, y| apply2(Func2::Min, x, y)),
+        Func2::Max => map2(a, b, out, |x, y| apply2(Func2::Max, x, y)),
+        other => map2(a, b, out, |x, y| apply2(other, x, y)),
+    }
+}

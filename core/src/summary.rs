@@ -1,0 +1,157 @@
+//! The summary of a run: the document the CLI prints with `--format json`, the server stores
+//! and the web app shows. Field order is fixed, maps keep model order, and floats print as
+//! their shortest round-trip form, so the same run gives the same bytes everywhere.
+
+use serde::de::{MapAccess, Visitor};
+use serde::ser::SerializeMap;
+use serde::{Deserialize, Deserializer, Serialize, Serializer};
+
+use crate::stats::sketch::Histogram;
+
+/// How a run ended.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Status {
+    Completed,
+    TimedOut,
+    Cancelled,
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Summary {
+    pub status: Status,
+    /// Iterations completed (fewer than requested when the run timed out or was cancelled).
+    pub iterations: u64,
+    pub seed: u64,
+    /// Wall-clock time, filled in by whoever ran it; the only field that varies between
+    /// identical runs.
+    pub elapsed_ms: u64,
+    pub engine: String,
+    pub outputs: Named<OutputSummary>,
+    pub sensitivity: Named<Vec<Driver>>,
+    pub warnings: Vec<Warning>,
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct OutputSummary {
+    /// Finite values summarised.
+    pub count: u64,
+    /// NaN or infinite values, left out of every statistic.
+    pub non_finite: u64,
+    /// Absent when no value was finite.
+    #[serde(flatten, default, skip_serializing_if = "Option::is_none")]
+    pub stats: Option<OutputStats>,
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct OutputStats {
+    pub mean: f64,
+    pub std: f64,
+    pub sem: f64,
+    pub min: f64,
+    pub max: f64,
+    pub skewness: f64,
+    pub kurtosis: f64,
+    pub percentiles: Percentiles,
+    pub tail_means: TailMeans,
+    /// P(value < x) for each threshold x, keyed by x as written.
+    pub prob_below: Named<f64>,
+    pub histogram: Histogram,
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Percentiles {
+    pub p1: f64,
+    pub p5: f64,
+    pub p10: f64,
+    pub p25: f64,
+    pub p50: f64,
+    pub p75: f64,
+    pub p90: f64,
+    pub p95: f64,
+    pub p99: f64,
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct TailMeans {
+    pub lowest_5: f64,
+    pub highest_5: f64,
+}
+
+/// How much one stochastic input drives one output.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Driver {
+    pub input: String,
+    pub rank_correlation: f64,
+    /// First-order share of the output's variance explained by this input alone.
+    pub variance_share: f64,
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Warning {
+    pub node: String,
+    pub message: String,
+    pub count: u64,
+    pub first_iteration: u64,
+}
+
+/// A map from names to values that keeps insertion order (the model's order) in JSON.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct Named<T>(pub Vec<(String, T)>);
+
+impl<T> Named<T> {
+    pub fn get(&self, key: &str) -> Option<&T> {
+        self.0.iter().find(|(k, _)| k == key).map(|(_, v)| v)
+    }
+
+    pub fn iter(&self) -> impl Iterator<Item = (&str, &T)> {
+        self.0.iter().map(|(k, v)| (k.as_str(), v))
+    }
+}
+
+impl<T: Serialize> Serialize for Named<T> {
+    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut map = serializer.serialize_map(Some(self.0.len()))?;
+        for (k, v) in &self.0 {
+            map.serialize_entry(k, v)?;
+        }
+        map.end()
+    }
+}
+
+impl<'de, T: Deserialize<'de>> Deserialize<'de> for Named<T> {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct NamedVisitor<T>(std::marker::PhantomData<T>);
+        impl<'de, T: Deserialize<'de>> Visitor<'de> for NamedVisitor<T> {
+            type Value = Named<T>;
+            fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+                f.write_str("a map")
+            }
+            fn visit_map<A: MapAccess<'de>>(self, mut access: A) -> Result<Named<T>, A::Error> {
+                let mut entries = Vec::new();
+                while let Some(entry) = access.next_entry()? {
+                    entries.push(entry);
+                }
+                Ok(Named(entries))
+            }
+        }
+        deserializer.deserialize_map(NamedVisitor(std::marker::PhantomData))
+    }
+}
+
+/// A threshold as a map key: `0`, `1000000`, `0.5`, never `0.0` or `1e6`.
+pub fn threshold_key(x: f64) -> String {
+    if x == x.trunc() && x.abs() < 1e15 {
+        format!("{}", x as i64)
+    } else {
+        format!("{x}")
+    }
+}
+
+impl Summary {
+    /// The summary as pretty JSON, the bytes the CLI prints and the server stores.
+    pub fn to_json(&self) -> String {
+        // Serialising plain data with string keys cannot fail.
+        serde_json::to_string_pretty(self).unwrap_or_default()
+    }
+}

@@ -1,0 +1,48 @@
+//! Shared by the determinism tests, native and wasm: the example models and how a golden
+//! summary is computed from one.
+
+use scenarioforge_core::{ModelSpec, RunSettings, Settings, Unobserved, compile, run};
+
+/// Iterations of a golden run: thirteen chunks, the last one partial.
+pub const GOLDEN_ITERATIONS: u64 = 50_000;
+
+pub const EXAMPLES: [(&str, &str, &str); 4] = [
+    (
+        "startup",
+        include_str!("../../../examples/startup.json"),
+        include_str!("../golden/startup.json"),
+    ),
+    (
+        "supply_chain",
+        include_str!("../../../examples/supply_chain.json"),
+        include_str!("../golden/supply_chain.json"),
+    ),
+    (
+        "portfolio",
+        include_str!("../../../examples/portfolio.json"),
+        include_str!("../golden/portfolio.json"),
+    ),
+    (
+        "project_schedule",
+        include_str!("../../../examples/project_schedule.json"),
+        include_str!("../golden/project_schedule.json"),
+    ),
+];
+
+/// The summary JSON of `model` at `GOLDEN_ITERATIONS` on `threads` threads, with the
+/// wall-clock time zeroed (the one field that differs between identical runs).
+pub fn summary_json(model: &str, threads: usize) -> String {
+    let spec = ModelSpec::from_json(model).unwrap();
+    let compiled = compile(&spec).unwrap();
+    let overrides = Settings {
+        iterations: Some(GOLDEN_ITERATIONS),
+        ..Settings::default()
+    };
+    let settings =
+        RunSettings::validate(&spec.settings.overridden_by(&overrides), GOLDEN_ITERATIONS).unwrap();
+    let mut summary = run(&compiled, &settings, threads, &Unobserved).summary;
+    summary.elapsed_ms = 0;
+    let mut json = summary.to_json();
+    json.push('\n');
+    json
+}

@@ -1,0 +1,28 @@
+//! Same model, seed and settings: the same bits, for any thread count, and the same as the
+//! golden files (which the wasm build checks too, in `wasm_golden.rs`).
+//!
+//! After an intended change of results, regenerate the golden files with
+//! `BLESS=1 cargo test -p scenarioforge-core --test determinism` and review the diff.
+
+mod common;
+
+use common::{EXAMPLES, summary_json};
+
+#[test]
+fn summaries_are_identical_for_1_2_and_8_threads_and_match_golden() {
+    let bless = std::env::var_os("BLESS").is_some();
+    for (name, model, golden) in EXAMPLES {
+        let one = summary_json(model, 1);
+        assert_eq!(one, summary_json(model, 2), "{name}: 1 vs 2 threads");
+        assert_eq!(one, summary_json(model, 8), "{name}: 1 vs 8 threads");
+        if bless {
+            let path = format!("{}/tests/golden/{name}.json", env!("CARGO_MANIFEST_DIR"));
+            std::fs::write(path, &one).unwrap();
+        } else {
+            assert!(
+                one == golden,
+                "{name}: the summary differs from tests/golden/{name}.json:\n{one}"
+            );
+        }
+    }
+}

@@ -1,0 +1,18 @@
+//! Under wasm32 (run in Node.js by `wasm-bindgen-test-runner`): every example's summary is
+//! byte-identical to the golden file the native build produced and checks.
+#![cfg(target_arch = "wasm32")]
+
+mod common;
+
+use wasm_bindgen_test::wasm_bindgen_test;
+
+#[wasm_bindgen_test]
+fn wasm_summaries_match_the_native_golden_files() {
+    for (name, model, golden) in common::EXAMPLES {
+        let got = common::summary_json(model, 1);
+        assert!(
+            got == golden,
+            "{name}: the wasm summary differs from the native golden file:\n{got}"
+        );
+    }
+}

@@ -1,0 +1,92 @@
+#!/usr/bin/env python3
+"""Whole-process benchmark: scenarioforge against the numpy baseline, side by side.
+
+Runs each command alternately, several times, and reports median wall time, peak RSS
+and the ratios, measured in this one run (the machines are shared and noisy: compare only
+numbers from the same run).
+
+usage: scripts/bench.py [--runs N] [--bench-dir ../shared/bench]
+needs: a release build (cargo build --release) and numpy in .venv (scripts/bench.sh sets both up)
+"""
+import argparse
+import json
+import os
+import statistics
+import subprocess
+import sys
+import time
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+
+
+def measure(cmd):
+    """Wall seconds and peak RSS (MB) of one whole process, and its stdout."""
+    start = time.perf_counter()
+    p = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    out = p.stdout.read()
+    p.stderr.read()
+    _, status, usage = os.wait4(p.pid, 0)
+    wall = time.perf_counter() - start
+    if status != 0:
+        sys.exit(f"failed ({status}): {' '.join(cmd)}")
+    return wall, usage.ru_maxrss / 1024, out
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--runs", type=int, default=5)
+    ap.add_argument("--bench-dir", default=os.path.join(ROOT, "..", "shared", "bench"))
+    ap.add_argument("--python", default=os.path.join(ROOT, ".venv", "bin", "python"))
+    args = ap.parse_args()
+    sf = os.path.join(ROOT, "target", "release", "scenarioforge")
+    bench = os.path.abspath(args.bench_dir)
+
+    def sf_cmd(model, n, threads):
+        return [sf, "run", os.path.join(bench, f"{model}.json"), "--iterations", str(n),
+                "--threads", str(threads), "--format", "json"]
+
+    def np_cmd(model, n):
+        return [args.python, os.path.join(bench, "numpy_baseline.py"), model, str(n), "42"]
+
+    commands = {
+        "numpy wide50 1M": np_cmd("wide50", 1_000_000),
+        "sf wide50 1M, 1 thread": sf_cmd("wide50", 1_000_000, 1),
+        "sf wide50 1M, 2 threads": sf_cmd("wide50", 1_000_000, 2),
+        "numpy startup 1M": np_cmd("startup", 1_000_000),
+        "sf startup 1M, 1 thread": sf_cmd("startup", 1_000_000, 1),
+        "sf wide50 100k, 1 thread": sf_cmd("wide50", 100_000, 1),
+        "sf wide50 10M, 2 threads": sf_cmd("wide50", 10_000_000, 2),
+    }
+    results = {k: [] for k in commands}
+    outputs = {}
+    for r in range(args.runs):
+        for name, cmd in commands.items():  # alternate: every command once per round
+            wall, rss, out = measure(cmd)
+            results[name].append((wall, rss))
+            outputs[name] = out
+        print(f"round {r + 1}/{args.runs} done", file=sys.stderr)
+
+    med = {k: (statistics.median(w for w, _ in v), max(m for _, m in v)) for k, v in results.items()}
+    print(f"{'command':28} {'median s':>9} {'peak RSS MB':>12}")
+    for k, (w, m) in med.items():
+        print(f"{k:28} {w:9.3f} {m:12.1f}")
+    print()
+    print(f"wide50 1M: numpy / sf 1 thread  = {med['numpy wide50 1M'][0] / med['sf wide50 1M, 1 thread'][0]:.2f}x")
+    print(f"wide50 1M: sf 1 thread / 2 threads = {med['sf wide50 1M, 1 thread'][0] / med['sf wide50 1M, 2 threads'][0]:.2f}x")
+    print(f"startup 1M: numpy / sf 1 thread = {med['numpy startup 1M'][0] / med['sf startup 1M, 1 thread'][0]:.2f}x")
+    print(f"peak RSS wide50: 10M {med['sf wide50 10M, 2 threads'][1]:.1f} MB vs 100k {med['sf wide50 100k, 1 thread'][1]:.1f} MB")
+
+    # Means agree with numpy's within 3 standard errors.
+    for model in ("wide50", "startup"):
+        ours = json.loads(outputs[f"sf {model} 1M, 1 thread"])["outputs"]
+        theirs = json.loads(outputs[f"numpy {model} 1M"])["outputs"]
+        for node, t in theirs.items():
+            o = ours[node]
+            se = (o["sem"] ** 2 + (t["std"] / 1000) ** 2) ** 0.5
+            z = (o["mean"] - t["mean"]) / se if se > 0 else 0.0
+            print(f"{model}.{node}: ours {o['mean']:.6g} numpy {t['mean']:.6g} ({z:+.2f} SE)"
+                  + ("" if abs(z) <= 3 else "  <-- differs"))
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,21 @@
+#!/usr/bin/env bash
+# Sets up what is missing and runs every test: formatting, lints, the native test suite,
+# and the engine under WebAssembly (Node.js) against the same golden summaries.
+set -euo pipefail
+source "$(dirname "${BASH_SOURCE[0]}")/setup.sh"
+setup_rust
+setup_node
+cd "$root"
+cargo fetch --quiet
+setup_wasm_bindgen
+
+say "cargo fmt --check"
+cargo fmt --all -- --check
+say "cargo clippy"
+cargo clippy --workspace --all-targets --quiet -- -D warnings
+say "cargo test (native)"
+cargo test --workspace --release
+say "cargo build -p scenarioforge-core --target wasm32-unknown-unknown"
+cargo build -p scenarioforge-core --target wasm32-unknown-unknown --release --quiet
+say "cargo test (wasm32 in Node.js: the same golden summaries as native)"
+cargo test -p scenarioforge-core --target wasm32-unknown-unknown --release --test wasm_golden

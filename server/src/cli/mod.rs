@@ -1,0 +1,244 @@
+//! The command line: `scenarioforge run` and `scenarioforge check`.
+//!
+//! Exit codes: 0 success (a run that timed out or was cancelled still printed its partial
+//! summary), 2 bad model or arguments, 1 internal error.
+
+mod format;
+mod progress;
+
+use std::io::{IsTerminal, Read, Write};
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::{Duration, Instant};
+
+use clap::{Parser, Subcommand, ValueEnum};
+use scenarioforge_core::diag::{Diagnostic, render_all};
+use scenarioforge_core::model::DEFAULT_MAX_ITERATIONS;
+use scenarioforge_core::{Model, ModelSpec, RunSettings, SampleTable, Settings, compile, run};
+
+use progress::CliObserver;
+
+#[derive(Debug, Parser)]
+#[command(
+    name = "scenarioforge",
+    version,
+    about = "Monte Carlo scenario models: run, check, serve"
+)]
+pub struct Args {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// Run a model and print its summary.
+    Run(RunArgs),
+    /// Check a model and print its diagnostics, without running it.
+    Check {
+        /// The model file (JSON), or `-` for standard input.
+        model: PathBuf,
+    },
+}
+
+#[derive(Debug, clap::Args)]
+struct RunArgs {
+    /// The model file (JSON), or `-` for standard input.
+    model: PathBuf,
+    /// Iterations to run (overrides the model's settings).
+    #[arg(long)]
+    iterations: Option<u64>,
+    /// Random seed (overrides the model's settings).
+    #[arg(long)]
+    seed: Option<u64>,
+    /// Threads to run on; the summary is the same for any number. Default: every core.
+    #[arg(long, value_parser = clap::value_parser!(u32).range(1..=1024))]
+    threads: Option<u32>,
+    /// Iterations kept for the iteration table (0 to 1,000,000).
+    #[arg(long)]
+    sample_size: Option<u64>,
+    /// Stop at the next chunk boundary after this many seconds (status `timed_out`).
+    #[arg(long)]
+    max_time: Option<f64>,
+    /// The largest iteration count accepted.
+    #[arg(long, default_value_t = DEFAULT_MAX_ITERATIONS)]
+    max_iterations: u64,
+    /// How to print the summary.
+    #[arg(long, value_enum, default_value_t = Format::Table)]
+    format: Format,
+    /// Write the sampled iterations to this CSV file.
+    #[arg(long)]
+    samples_csv: Option<PathBuf>,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+enum Format {
+    Table,
+    Json,
+}
+
+/// A failure of the command: bad input (exit 2, already explained) or an internal error (exit 1).
+enum Failure {
+    BadInput(String),
+    Internal(String),
+}
+
+pub fn main(args: Args) -> ExitCode {
+    let result = match args.command {
+        Command::Run(run_args) => run_command(&run_args),
+        Command::Check { model } => check_command(&model),
+    };
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(Failure::BadInput(text)) => {
+            eprint!("{text}");
+            ExitCode::from(2)
+        }
+        Err(Failure::Internal(text)) => {
+            eprintln!("internal error: {text}");
+            ExitCode::from(1)
+        }
+    }
+}
+
+fn read_model(path: &Path) -> Result<String, Failure> {
+    let mut text = String::new();
+    let read = if path == Path::new("-") {
+        std::io::stdin().read_to_string(&mut text).map(|_| ())
+    } else {
+        std::fs::read_to_string(path).map(|t| text = t)
+    };
+    read.map_err(|e| {
+        Failure::BadInput(format!(
+            "error: cannot read model `{}`: {e}\n",
+            path.display()
+        ))
+    })?;
+    Ok(text)
+}
+
+fn diagnostics(spec: Option<&ModelSpec>, diags: &[Diagnostic]) -> Failure {
+    let formula = |node: &str| {
+        spec?
+            .nodes
+            .iter()
+            .find(|n| n.id == node)
+            .map(|n| n.expr.clone())
+    };
+    let count = diags.len();
+    let mut text = render_all(diags, formula);
+    text.push_str(&format!(
+        "\n{count} error{} found\n",
+        if count == 1 { "" } else { "s" }
+    ));
+    Failure::BadInput(text)
+}
+
+fn load(path: &Path) -> Result<(ModelSpec, Model), Failure> {
+    let text = read_model(path)?;
+    let spec = ModelSpec::from_json(&text).map_err(|d| diagnostics(None, &d))?;
+    let model = compile(&spec).map_err(|d| diagnostics(Some(&spec), &d))?;
+    Ok((spec, model))
+}
+
+fn check_command(path: &Path) -> Result<(), Failure> {
+    let (spec, model) = load(path)?;
+    if let Err(d) = RunSettings::validate(&spec.settings, DEFAULT_MAX_ITERATIONS) {
+        return Err(diagnostics(Some(&spec), &d));
+    }
+    println!(
+        "ok: {} nodes, {} stochastic inputs, {} outputs ({})",
+        model.nodes.len(),
+        model.inputs.len(),
+        model.outputs.len(),
+        model
+            .outputs
+            .iter()
+            .map(|&o| model.nodes[o].id.as_str())
+            .collect::<Vec<_>>()
+            .join(", ")
+    );
+    Ok(())
+}
+
+fn run_command(args: &RunArgs) -> Result<(), Failure> {
+    let (spec, model) = load(&args.model)?;
+    let max_time_ms = match args.max_time {
+        Some(s) if !(s > 0.0 && s.is_finite()) => {
+            return Err(Failure::BadInput(format!(
+                "error: --max-time must be a positive number of seconds, got {s}\n"
+            )));
+        }
+        Some(s) => Some((s * 1000.0).ceil() as u64),
+        None => None,
+    };
+    let overrides = Settings {
+        iterations: args.iterations,
+        seed: args.seed,
+        sample_size: args.sample_size,
+        max_time_ms,
+    };
+    let settings = RunSettings::validate(
+        &spec.settings.overridden_by(&overrides),
+        args.max_iterations,
+    )
+    .map_err(|d| diagnostics(Some(&spec), &d))?;
+    let threads = args.threads.map_or_else(
+        || std::thread::available_parallelism().map_or(1, |n| n.get()),
+        |t| t as usize,
+    );
+
+    let cancel = Arc::new(AtomicBool::new(false));
+    let flag = Arc::clone(&cancel);
+    // Ctrl-C asks the run to stop at its next chunk boundary; the partial summary is printed.
+    // A second Ctrl-C ends the process at once.
+    let _ = ctrlc::set_handler(move || {
+        if flag.swap(true, Ordering::SeqCst) {
+            std::process::exit(130);
+        }
+    });
+    let show_progress = std::io::stderr().is_terminal();
+    let observer = CliObserver::new(
+        Instant::now(),
+        settings.max_time_ms.map(Duration::from_millis),
+        Arc::clone(&cancel),
+        show_progress,
+    );
+    let started = Instant::now();
+    let mut output = run(&model, &settings, threads, &observer);
+    observer.finish();
+    output.summary.elapsed_ms = started.elapsed().as_millis() as u64;
+
+    if let Some(path) = &args.samples_csv {
+        write_samples(path, &output.samples).map_err(|e| {
+            Failure::BadInput(format!("error: cannot write `{}`: {e}\n", path.display()))
+        })?;
+    }
+    let text = match args.format {
+        Format::Json => format!("{}\n", output.summary.to_json()),
+        Format::Table => format::table(&spec, &output.summary, threads),
+    };
+    let mut stdout = std::io::stdout().lock();
+    stdout
+        .write_all(text.as_bytes())
+        .map_err(|e| Failure::Internal(format!("cannot write the summary: {e}")))?;
+    Ok(())
+}
+
+fn write_samples(path: &Path, samples: &SampleTable) -> std::io::Result<()> {
+    let mut out = std::io::BufWriter::new(std::fs::File::create(path)?);
+    write!(out, "iteration")?;
+    for c in &samples.columns {
+        write!(out, ",{c}")?;
+    }
+    writeln!(out)?;
+    for (iteration, row) in &samples.rows {
+        write!(out, "{iteration}")?;
+        for v in row {
+            write!(out, ",{v}")?;
+        }
+        writeln!(out)?;
+    }
+    out.flush()
+}
