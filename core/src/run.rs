@@ -11,7 +11,7 @@ use crate::model::RunSettings;
 use crate::rng::iteration_hash;
 use crate::sample::BottomK;
 use crate::stats::moments::Moments;
-use crate::stats::sensitivity;
+use crate::stats::sensitivity::{self, Ranked};
 use crate::stats::sketch::Sketch;
 use crate::summary::{
     Driver, Named, OutputStats, OutputSummary, Percentiles, Status, Summary, TailMeans, Warning,
@@ -316,7 +316,6 @@ fn finish(
 ) -> RunOutput {
     let rows = sample.by_hash();
     let mut outputs = Vec::new();
-    let mut drivers = Vec::new();
     for (o, &node) in model.outputs.iter().enumerate() {
         let info = &model.nodes[node];
         let moments = &merge.moments[o];
@@ -366,7 +365,6 @@ fn finish(
                 stats,
             },
         ));
-        drivers.push((info.id.clone(), sensitivity_of(model, node, &rows)));
     }
 
     let warnings = model
@@ -405,7 +403,7 @@ fn finish(
             elapsed_ms: 0,
             engine: ENGINE.to_string(),
             outputs: Named(outputs),
-            sensitivity: Named(drivers),
+            sensitivity: sensitivity(model, &rows),
             warnings,
         },
         samples: SampleTable {
@@ -415,36 +413,67 @@ fn finish(
     }
 }
 
-/// Drivers of one output, from the first `SENSITIVITY_ROWS` rows of the sample, largest first.
-fn sensitivity_of(model: &Model, output: usize, rows: &[(u64, &[f64])]) -> Vec<Driver> {
+/// Drivers of every output, from the first `SENSITIVITY_ROWS` rows of the sample, largest
+/// first in each list.
+fn sensitivity(model: &Model, rows: &[(u64, &[f64])]) -> Named<Vec<Driver>> {
     let rows = &rows[..rows.len().min(SENSITIVITY_ROWS)];
-    let mut drivers: Vec<Driver> = model
-        .inputs
+    let column = |node: usize| -> Vec<f64> { rows.iter().map(|(_, r)| r[node]).collect() };
+    let all_finite = |col: &[f64]| col.iter().all(|v| v.is_finite());
+    let inputs: Vec<(usize, Vec<f64>)> = model.inputs.iter().map(|&i| (i, column(i))).collect();
+    // Each column is ranked once. A column with non-finite values is ranked per pair, on the
+    // rows where both sides are finite.
+    let ranked_inputs: Vec<Option<Ranked>> = inputs
         .iter()
-        .filter(|&&input| input != output)
-        .map(|&input| {
-            let (x, y): (Vec<f64>, Vec<f64>) = rows
+        .map(|(_, c)| all_finite(c).then(|| Ranked::new(c)))
+        .collect();
+    let lists = model
+        .outputs
+        .iter()
+        .map(|&output| {
+            let y = column(output);
+            let ranked_y = all_finite(&y).then(|| Ranked::new(&y));
+            let mut drivers: Vec<Driver> = inputs
                 .iter()
-                .map(|(_, r)| (r[input], r[output]))
-                .filter(|(a, b)| a.is_finite() && b.is_finite())
-                .unzip();
-            Driver {
-                input: model.nodes[input].id.clone(),
-                rank_correlation: sensitivity::spearman(&x, &y),
-                variance_share: sensitivity::first_order_share(&x, &y),
-            }
+                .zip(&ranked_inputs)
+                .filter(|((input, _), _)| *input != output)
+                .map(|((input, x), rx)| {
+                    let (rho, share) = match (rx, &ranked_y) {
+                        (Some(rx), Some(ry)) => (
+                            sensitivity::spearman_ranked(rx, ry),
+                            sensitivity::first_order_share_ranked(rx, &y),
+                        ),
+                        _ => {
+                            let (x, y): (Vec<f64>, Vec<f64>) = x
+                                .iter()
+                                .zip(&y)
+                                .filter(|(a, b)| a.is_finite() && b.is_finite())
+                                .unzip();
+                            (
+                                sensitivity::spearman(&x, &y),
+                                sensitivity::first_order_share(&x, &y),
+                            )
+                        }
+                    };
+                    Driver {
+                        input: model.nodes[*input].id.clone(),
+                        rank_correlation: rho,
+                        variance_share: share,
+                    }
+                })
+                .collect();
+            // Sorted by importance, seen both ways: a driver with a strong but non-monotone
+            // effect has a small rank correlation and a large variance share.
+            let importance = |d: &Driver| {
+                d.variance_share
+                    .max(d.rank_correlation * d.rank_correlation)
+            };
+            drivers.sort_by(|a, b| {
+                importance(b)
+                    .total_cmp(&importance(a))
+                    .then_with(|| a.input.cmp(&b.input))
+            });
+            (model.nodes[output].id.clone(), drivers)
         })
         .collect();
-    // Sorted by importance, seen both ways: a driver with a strong but non-monotone effect
-    // has a small rank correlation and a large variance share.
-    let importance = |d: &Driver| {
-        d.variance_share
-            .max(d.rank_correlation * d.rank_correlation)
-    };
-    drivers.sort_by(|a, b| {
-        importance(b)
-            .total_cmp(&importance(a))
-            .then_with(|| a.input.cmp(&b.input))
-    });
-    drivers
+    Named(lists)
 }

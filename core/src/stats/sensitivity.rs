@@ -4,21 +4,66 @@
 //! Both sort the input values; ties are broken by sample index, so the result is one defined
 //! computation of the two slices, the same bits on every target.
 
+/// One column of paired samples, sorted once: its order and its average ranks. An output is
+/// compared with every input, so ranking each column once instead of once per pair turns
+/// `inputs × outputs` sorts into `inputs + outputs`.
+#[derive(Clone, Debug)]
+pub struct Ranked {
+    /// Sample indices sorted by value, ties by index.
+    order: Vec<u32>,
+    /// 1-based ranks, tied values sharing the average of their ranks.
+    ranks: Vec<f64>,
+}
+
+impl Ranked {
+    pub fn new(values: &[f64]) -> Ranked {
+        let sorted = sorted_order(values);
+        let mut ranks = vec![0.0; values.len()];
+        let mut start = 0;
+        while start < sorted.len() {
+            let key = sorted[start].0;
+            let end = start + sorted[start..].iter().take_while(|p| p.0 == key).count();
+            // Ranks start + 1 ..= end average to (start + 1 + end) / 2.
+            let rank = (start + 1 + end) as f64 / 2.0;
+            for &(_, i) in &sorted[start..end] {
+                ranks[i as usize] = rank;
+            }
+            start = end;
+        }
+        Ranked {
+            order: sorted.into_iter().map(|(_, i)| i).collect(),
+            ranks,
+        }
+    }
+
+    pub fn len(&self) -> usize {
+        self.ranks.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.ranks.is_empty()
+    }
+}
+
 /// Spearman rank correlation of `x` and `y` (average ranks for ties), in [-1, 1]; `0.0`
 /// when either side is constant or there are fewer than two pairs. Pairs beyond the shorter
 /// slice are ignored.
 pub fn spearman(x: &[f64], y: &[f64]) -> f64 {
     let n = x.len().min(y.len());
+    spearman_ranked(&Ranked::new(&x[..n]), &Ranked::new(&y[..n]))
+}
+
+/// [`spearman`] of two columns ranked already (of the same length).
+pub fn spearman_ranked(x: &Ranked, y: &Ranked) -> f64 {
+    let n = x.len().min(y.len());
     if n < 2 {
         return 0.0;
     }
-    let rx = average_ranks(&x[..n]);
-    let ry = average_ranks(&y[..n]);
     // Ranks and their mean are multiples of 1/2, so every product below is a multiple of 1/4
     // and the sums are exact for n up to about 10^5: the summation order cannot change bits.
     let mean = (n + 1) as f64 / 2.0;
     let (mut sxy, mut sxx, mut syy) = (0.0, 0.0, 0.0);
-    for (a, b) in rx.iter().zip(&ry) {
+    for (a, b) in x.ranks[..n].iter().zip(&y.ranks[..n]) {
         let (dx, dy) = (a - mean, b - mean);
         sxy += dx * dy;
         sxx += dx * dx;
@@ -48,7 +93,13 @@ pub fn spearman(x: &[f64], y: &[f64]) -> f64 {
 /// of order `1 / sqrt(n)` for the sample sizes the engine uses (141 bins of 141 at 20,000).
 pub fn first_order_share(x: &[f64], y: &[f64]) -> f64 {
     let n = x.len().min(y.len());
-    let (x, y) = (&x[..n], &y[..n]);
+    first_order_share_ranked(&Ranked::new(&x[..n]), &y[..n])
+}
+
+/// [`first_order_share`] with `x` ranked already (of the same length as `y`).
+pub fn first_order_share_ranked(x: &Ranked, y: &[f64]) -> f64 {
+    let n = x.len().min(y.len());
+    let y = &y[..n];
     let bins = ((n as f64).sqrt() as usize).max(1);
     if n <= bins {
         return 0.0;
@@ -68,13 +119,13 @@ pub fn first_order_share(x: &[f64], y: &[f64]) -> f64 {
     let mean = sum / n as f64;
     let ss_total: f64 = y.iter().map(|v| (v - mean) * (v - mean)).sum();
 
-    let order = sorted_order(x);
+    let order = &x.order;
     let (mut ss_between, mut ss_within) = (0.0, 0.0);
     let mut in_bin = Vec::with_capacity(n / bins + 1);
     for b in 0..bins {
         let (start, end) = (b * n / bins, (b + 1) * n / bins);
         in_bin.clear();
-        in_bin.extend(order[start..end].iter().map(|&(_, i)| y[i as usize]));
+        in_bin.extend(order[start..end].iter().map(|&i| y[i as usize]));
         let count = in_bin.len() as f64;
         let bin_mean = in_bin.iter().sum::<f64>() / count;
         ss_between += count * (bin_mean - mean) * (bin_mean - mean);
@@ -105,24 +156,6 @@ fn sorted_order(values: &[f64]) -> Vec<(i64, u32)> {
         .collect();
     order.sort_unstable();
     order
-}
-
-/// 1-based ranks of `values`, tied values sharing the average of their ranks.
-fn average_ranks(values: &[f64]) -> Vec<f64> {
-    let order = sorted_order(values);
-    let mut ranks = vec![0.0; values.len()];
-    let mut start = 0;
-    while start < order.len() {
-        let key = order[start].0;
-        let end = start + order[start..].iter().take_while(|p| p.0 == key).count();
-        // Ranks start + 1 ..= end average to (start + 1 + end) / 2.
-        let rank = (start + 1 + end) as f64 / 2.0;
-        for &(_, i) in &order[start..end] {
-            ranks[i as usize] = rank;
-        }
-        start = end;
-    }
-    ranks
 }
 
 #[cfg(test)]
