@@ -1,0 +1,402 @@
+//! `scenarioforge run` and `check` end to end: the examples, every bad-input class, exit
+//! codes, the CSV sample, time limits and Ctrl-C.
+
+use std::io::Write;
+use std::process::{Command, Output, Stdio};
+
+const BIN: &str = env!("CARGO_BIN_EXE_scenarioforge");
+
+fn examples_dir() -> String {
+    format!("{}/../examples", env!("CARGO_MANIFEST_DIR"))
+}
+
+fn scenarioforge(args: &[&str]) -> Output {
+    Command::new(BIN).args(args).output().unwrap()
+}
+
+/// Runs with `model` on standard input.
+fn with_stdin(args: &[&str], model: &str) -> Output {
+    let mut child = Command::new(BIN)
+        .args(args)
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    child
+        .stdin
+        .take()
+        .unwrap()
+        .write_all(model.as_bytes())
+        .unwrap();
+    child.wait_with_output().unwrap()
+}
+
+fn text(bytes: &[u8]) -> String {
+    String::from_utf8_lossy(bytes).into_owned()
+}
+
+fn json_summary(out: &Output) -> serde_json::Value {
+    assert_eq!(out.status.code(), Some(0), "stderr: {}", text(&out.stderr));
+    serde_json::from_slice(&out.stdout).unwrap()
+}
+
+#[test]
+fn every_example_runs_and_checks() {
+    for name in ["startup", "supply_chain", "portfolio", "project_schedule"] {
+        let path = format!("{}/{name}.json", examples_dir());
+        let check = scenarioforge(&["check", &path]);
+        assert_eq!(
+            check.status.code(),
+            Some(0),
+            "{name}: {}",
+            text(&check.stderr)
+        );
+        assert!(text(&check.stdout).starts_with("ok: "), "{name}");
+
+        let table = scenarioforge(&["run", &path, "--iterations", "20000"]);
+        assert_eq!(
+            table.status.code(),
+            Some(0),
+            "{name}: {}",
+            text(&table.stderr)
+        );
+        let table = text(&table.stdout);
+        assert!(
+            table.contains("20,000 iterations") && table.contains("mean ± sem"),
+            "{name}: {table}"
+        );
+        assert!(table.contains("top drivers"), "{name}: {table}");
+
+        let summary = json_summary(&scenarioforge(&[
+            "run",
+            &path,
+            "--iterations",
+            "20000",
+            "--format",
+            "json",
+        ]));
+        assert_eq!(summary["status"], "completed");
+        assert_eq!(summary["iterations"], 20000);
+        assert!(!summary["outputs"].as_object().unwrap().is_empty());
+    }
+}
+
+#[test]
+fn json_is_the_same_bytes_for_any_thread_count() {
+    let path = format!("{}/supply_chain.json", examples_dir());
+    let run = |threads: &str| {
+        let out = scenarioforge(&[
+            "run",
+            &path,
+            "--iterations",
+            "100000",
+            "--threads",
+            threads,
+            "--format",
+            "json",
+        ]);
+        let mut v = json_summary(&out);
+        v["elapsed_ms"] = 0.into();
+        serde_json::to_string(&v).unwrap()
+    };
+    assert_eq!(run("1"), run("2"));
+    assert_eq!(run("1"), run("7"));
+}
+
+#[test]
+fn a_model_on_stdin_with_overrides() {
+    let model = r#"{"name": "coin", "nodes": [{"id": "heads", "expr": "binomial(100, 0.5)", "thresholds": [50]}],
+                    "settings": {"iterations": 5, "seed": 1}}"#;
+    let out = with_stdin(
+        &[
+            "run",
+            "-",
+            "--iterations",
+            "40000",
+            "--seed",
+            "9",
+            "--format",
+            "json",
+        ],
+        model,
+    );
+    let v = json_summary(&out);
+    assert_eq!(
+        (v["iterations"].as_u64(), v["seed"].as_u64()),
+        (Some(40000), Some(9))
+    );
+    let mean = v["outputs"]["heads"]["mean"].as_f64().unwrap();
+    assert!((mean - 50.0).abs() < 0.1, "{mean}");
+    let below = v["outputs"]["heads"]["prob_below"]["50"].as_f64().unwrap();
+    // P(X < 50) for Binomial(100, 1/2) is 0.4602.
+    assert!((below - 0.4602).abs() < 0.01, "{below}");
+}
+
+#[test]
+fn samples_csv_has_a_header_and_the_requested_rows() {
+    let dir = std::env::temp_dir().join(format!("sf-cli-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let csv = dir.join("rows.csv");
+    let path = format!("{}/startup.json", examples_dir());
+    let out = scenarioforge(&[
+        "run",
+        &path,
+        "--iterations",
+        "30000",
+        "--sample-size",
+        "500",
+        "--samples-csv",
+        csv.to_str().unwrap(),
+    ]);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    let body = std::fs::read_to_string(&csv).unwrap();
+    let mut lines = body.lines();
+    assert!(
+        lines
+            .next()
+            .unwrap()
+            .starts_with("iteration,customers,price,churn,")
+    );
+    let rows: Vec<u64> = lines
+        .map(|l| l.split(',').next().unwrap().parse().unwrap())
+        .collect();
+    assert_eq!(rows.len(), 500);
+    assert!(
+        rows.windows(2).all(|w| w[0] < w[1]),
+        "rows are sorted by iteration"
+    );
+    assert!(rows.iter().all(|&r| r < 30000));
+    std::fs::remove_dir_all(&dir).unwrap();
+}
+
+#[test]
+fn a_time_limit_stops_with_partial_results() {
+    let path = format!("{}/startup.json", examples_dir());
+    let out = scenarioforge(&[
+        "run",
+        &path,
+        "--iterations",
+        "10000000",
+        "--max-time",
+        "0.05",
+        "--format",
+        "json",
+    ]);
+    let v = json_summary(&out);
+    assert_eq!(v["status"], "timed_out");
+    let done = v["iterations"].as_u64().unwrap();
+    assert!(done > 0 && done < 10_000_000 && done % 4096 == 0, "{done}");
+    assert_eq!(v["outputs"]["profit"]["count"].as_u64(), Some(done));
+}
+
+#[test]
+fn ctrl_c_prints_the_partial_summary() {
+    let path = format!("{}/startup.json", examples_dir());
+    let child = Command::new(BIN)
+        .args([
+            "run",
+            &path,
+            "--iterations",
+            "10000000",
+            "--threads",
+            "1",
+            "--format",
+            "json",
+        ])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    std::thread::sleep(std::time::Duration::from_millis(300));
+    let killed = Command::new("kill")
+        .args(["-INT", &child.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(killed.success());
+    let out = child.wait_with_output().unwrap();
+    let v = json_summary(&out);
+    assert_eq!(v["status"], "cancelled");
+    assert!(v["iterations"].as_u64().unwrap() < 10_000_000);
+}
+
+/// Bad input: exit code 2 and a rendered diagnostic on stderr.
+#[track_caller]
+fn rejects(model: &str, args: &[&str], expected: &str) {
+    let mut all = vec!["run", "-"];
+    all.extend_from_slice(args);
+    let out = with_stdin(&all, model);
+    let stderr = text(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "stderr: {stderr}");
+    assert!(
+        stderr.contains(expected),
+        "expected {expected:?} in:\n{stderr}"
+    );
+    assert!(out.stdout.is_empty());
+}
+
+fn model(nodes: &str) -> String {
+    format!(r#"{{"nodes": [{nodes}]}}"#)
+}
+
+#[test]
+fn every_bad_input_class_is_exit_2_with_a_diagnostic() {
+    rejects(
+        "{\"nodes\": [",
+        &[],
+        "error: malformed JSON: EOF while parsing a list\n --> field `nodes`, line 1, column 11",
+    );
+    rejects(
+        "not json",
+        &[],
+        "error: malformed JSON: expected ident\n --> line 1, column 2",
+    );
+    rejects(
+        &model(r#"{"id": "a", "expr": "1", "colour": "red"}"#),
+        &[],
+        "error: unknown field `colour`",
+    );
+    rejects(
+        &model(r#"{"id": "a"}"#),
+        &[],
+        "error: missing field `expr`\n --> field `nodes[0]`",
+    );
+    rejects(
+        &model(r#"{"id": "a", "expr": "1"}, {"id": "a", "expr": "2"}"#),
+        &[],
+        "error: duplicate id `a`",
+    );
+    rejects(
+        &model(r#"{"id": "2x", "expr": "1"}"#),
+        &[],
+        "error: invalid id `2x`",
+    );
+    rejects(
+        &model(r#"{"id": "a", "expr": "  "}"#),
+        &[],
+        "error: empty formula",
+    );
+    rejects(
+        &model(r#"{"id": "a", "expr": "1 + * 2"}"#),
+        &[],
+        "error: unexpected `*`",
+    );
+    rejects(
+        &model(r#"{"id": "a", "expr": "(1 + 2"}"#),
+        &[],
+        "error: unclosed `(`",
+    );
+    rejects(
+        &model(r#"{"id": "revenue", "expr": "1"}, {"id": "profit", "expr": "revnue - 1"}"#),
+        &[],
+        "error: unknown name `revnue`, did you mean `revenue`?\n --> node `profit`, column 1\n  |\n  | revnue - 1\n  | ^^^^^^\n",
+    );
+    rejects(
+        &model(r#"{"id": "a", "expr": "nromal(0, 1)"}"#),
+        &[],
+        "error: unknown function `nromal`, did you mean `normal`?",
+    );
+    rejects(
+        &model(r#"{"id": "a", "expr": "uniform(1)"}"#),
+        &[],
+        "error: `uniform` takes 2 arguments",
+    );
+    rejects(
+        &model(
+            r#"{"id": "a", "expr": "c + 1"}, {"id": "b", "expr": "a"}, {"id": "c", "expr": "b"}"#,
+        ),
+        &[],
+        "error: cycle: a -> c -> b -> a",
+    );
+    rejects(
+        &model(r#"{"id": "a", "expr": "normal(0, -1)"}"#),
+        &[],
+        "`sd` must be at least 0, got -1",
+    );
+    rejects(
+        &model(r#"{"id": "a", "expr": "beta(0, 1)"}"#),
+        &[],
+        "`a` must be greater than 0, got 0",
+    );
+    rejects(
+        &model(r#"{"id": "a", "expr": "triangular(5, 1, 3)"}"#),
+        &[],
+        "invalid parameters for `triangular`",
+    );
+    rejects(
+        &model(r#"{"id": "a", "expr": "1"}"#),
+        &["--iterations", "0"],
+        "error: iterations must be between 1 and 10,000,000 (the configured maximum), got 0\n --> field `settings.iterations`",
+    );
+    rejects(
+        &model(r#"{"id": "a", "expr": "1"}"#),
+        &["--iterations", "10000001"],
+        "got 10,000,001",
+    );
+    rejects(
+        &model(r#"{"id": "a", "expr": "1"}"#),
+        &["--iterations", "5000", "--max-iterations", "1000"],
+        "between 1 and 1,000 (the configured maximum)",
+    );
+    rejects(
+        &model(r#"{"id": "a", "expr": "1"}"#),
+        &["--sample-size", "1000001"],
+        "sample_size must be between 0 and 1,000,000",
+    );
+    rejects(
+        &model(r#"{"id": "a", "expr": "1"}"#),
+        &["--max-time=-1"],
+        "--max-time must be a positive number of seconds",
+    );
+}
+
+#[test]
+fn several_diagnostics_at_once_and_check_exit_codes() {
+    let out = with_stdin(
+        &["check", "-"],
+        &model(
+            r#"{"id": "a", "expr": "b +"}, {"id": "b", "expr": "nope"}, {"id": "c", "expr": "sqrt(1, 2)"}"#,
+        ),
+    );
+    assert_eq!(out.status.code(), Some(2));
+    let stderr = text(&out.stderr);
+    assert_eq!(stderr.matches("error:").count(), 3, "{stderr}");
+    assert!(stderr.ends_with("3 errors found\n"), "{stderr}");
+
+    let missing = scenarioforge(&["run", "/nonexistent/model.json"]);
+    assert_eq!(missing.status.code(), Some(2));
+    assert!(text(&missing.stderr).contains("error: cannot read model `/nonexistent/model.json`"));
+
+    let bad_flag = scenarioforge(&["run", "x.json", "--threads", "0"]);
+    assert_eq!(bad_flag.status.code(), Some(2));
+}
+
+#[test]
+fn runtime_problems_are_warnings_not_crashes() {
+    let out = with_stdin(
+        &["run", "-", "--iterations", "20000", "--format", "json"],
+        &model(
+            r#"{"id": "x", "expr": "normal(0, 1)"}, {"id": "y", "expr": "ln(x)"}, {"id": "s", "expr": "normal(0, x)"}"#,
+        ),
+    );
+    let v = json_summary(&out);
+    let y = &v["outputs"]["y"];
+    let (count, bad) = (
+        y["count"].as_u64().unwrap(),
+        y["non_finite"].as_u64().unwrap(),
+    );
+    assert_eq!(count + bad, 20000);
+    assert!(bad > 9000 && bad < 11000, "{bad}");
+    let warnings = v["warnings"].as_array().unwrap();
+    let nodes: Vec<&str> = warnings
+        .iter()
+        .map(|w| w["node"].as_str().unwrap())
+        .collect();
+    assert_eq!(nodes, ["y", "s"]);
+    assert!(
+        warnings[0]["message"]
+            .as_str()
+            .unwrap()
+            .contains("first at iteration")
+    );
+}
