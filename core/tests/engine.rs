@@ -1,0 +1,152 @@
+//! The engine end to end: sensitivity on the Ishigami function, progress, cancellation,
+//! non-finite values, the iteration sample, and agreement with exact statistics.
+
+use std::sync::Mutex;
+use std::sync::atomic::{AtomicU64, Ordering};
+
+use scenarioforge_core::eval::CHUNK_SIZE;
+use scenarioforge_core::{
+    Model, ModelSpec, Observer, Progress, RunOutput, RunSettings, Settings, Status, Stop, Unobserved, compile, run,
+};
+
+fn model(json: &str) -> (Model, ModelSpec) {
+    let spec = ModelSpec::from_json(json).unwrap();
+    (compile(&spec).unwrap(), spec)
+}
+
+fn run_with(model: &Model, iterations: u64, sample_size: u64, threads: usize, observer: &dyn Observer) -> RunOutput {
+    let settings = Settings { iterations: Some(iterations), seed: Some(5), sample_size: Some(sample_size), max_time_ms: None };
+    let settings = RunSettings::validate(&settings, u64::MAX).unwrap();
+    run(model, &settings, threads, observer)
+}
+
+/// First-order Sobol indices of y = sin x1 + 7 sin² x2 + 0.1 x3⁴ sin x1, x_i ~ U(-π, π):
+/// 0.3139, 0.4424 and 0 (Ishigami and Homma 1990; Saltelli et al. 2008).
+#[test]
+fn ishigami_variance_shares() {
+    let pi = std::f64::consts::PI;
+    let json = format!(
+        r#"{{"nodes": [
+            {{"id": "x1", "expr": "uniform(-{pi}, {pi})"}},
+            {{"id": "x2", "expr": "uniform(-{pi}, {pi})"}},
+            {{"id": "x3", "expr": "uniform(-{pi}, {pi})"}},
+            {{"id": "y", "expr": "sin(x1) + 7 * sin(x2) ^ 2 + 0.1 * x3 ^ 4 * sin(x1)"}}
+        ]}}"#
+    );
+    let (m, _) = model(&json);
+    let out = run_with(&m, 1_000_000, 0, 2, &Unobserved);
+    let drivers = out.summary.sensitivity.get("y").unwrap();
+    let share = |id: &str| drivers.iter().find(|d| d.input == id).unwrap().variance_share;
+    for (id, want) in [("x1", 0.3139), ("x2", 0.4424), ("x3", 0.0)] {
+        assert!((share(id) - want).abs() < 0.02, "{id}: share {} vs {want}", share(id));
+    }
+    // x2 acts through sin², which is symmetric: its rank correlation is near 0 although it
+    // drives the most variance, and it is still listed first.
+    assert_eq!(drivers[0].input, "x2");
+    assert!(drivers[0].rank_correlation.abs() < 0.05);
+    // The mean of y is 3.5 exactly (7 · E[sin²] = 3.5, the other terms are odd).
+    let y = out.summary.outputs.get("y").unwrap().stats.as_ref().unwrap();
+    assert!((y.mean - 3.5).abs() < 4.0 * y.sem, "{} ± {}", y.mean, y.sem);
+}
+
+#[derive(Default)]
+struct Recorder {
+    seen: Mutex<Vec<Progress>>,
+    stop_after: Option<u64>,
+    calls: AtomicU64,
+}
+
+impl Observer for Recorder {
+    fn progress(&self, p: &Progress) {
+        self.seen.lock().unwrap().push(p.clone());
+    }
+    fn should_stop(&self) -> Option<Stop> {
+        let calls = self.calls.fetch_add(1, Ordering::SeqCst);
+        self.stop_after.filter(|&n| calls >= n).map(|_| Stop::Cancelled)
+    }
+}
+
+#[test]
+fn progress_arrives_in_order_and_ends_with_the_summary_mean() {
+    let (m, _) = model(r#"{"nodes": [{"id": "x", "expr": "normal(10, 2)"}]}"#);
+    let recorder = Recorder::default();
+    let out = run_with(&m, 100_000, 100, 2, &recorder);
+    let seen = recorder.seen.lock().unwrap();
+    let done: Vec<u64> = seen.iter().map(|p| p.iterations_done).collect();
+    assert!(done.windows(2).all(|w| w[0] < w[1]), "{done:?}");
+    assert_eq!(*done.last().unwrap(), 100_000);
+    let last = seen.last().unwrap();
+    assert_eq!(last.iterations_total, 100_000);
+    let stats = out.summary.outputs.get("x").unwrap().stats.as_ref().unwrap();
+    assert_eq!((last.outputs[0].1, last.outputs[0].2), (stats.mean, stats.sem));
+}
+
+#[test]
+fn cancelling_keeps_the_statistics_of_whole_chunks() {
+    let (m, _) = model(r#"{"nodes": [{"id": "x", "expr": "uniform(0, 1)"}]}"#);
+    let recorder = Recorder { stop_after: Some(5), ..Recorder::default() };
+    let out = run_with(&m, 10_000_000, 100, 1, &recorder);
+    assert_eq!(out.summary.status, Status::Cancelled);
+    assert_eq!(out.summary.iterations, 5 * CHUNK_SIZE as u64);
+    assert_eq!(out.summary.outputs.get("x").unwrap().count, 5 * CHUNK_SIZE as u64);
+    // Cancelled after the same number of chunks, the partial summary is the same whatever
+    // the run's length was meant to be.
+    let recorder = Recorder { stop_after: Some(5), ..Recorder::default() };
+    let other = run_with(&m, 5_000_000, 100, 1, &recorder);
+    assert_eq!(out.summary.outputs, other.summary.outputs);
+}
+
+#[test]
+fn the_sample_is_the_same_rows_whatever_the_threads_and_holds_whole_iterations() {
+    let (m, _) = model(
+        r#"{"nodes": [{"id": "a", "expr": "normal(0, 1)"}, {"id": "b", "expr": "a * 2 + 1"}]}"#,
+    );
+    let one = run_with(&m, 50_000, 1000, 1, &Unobserved).samples;
+    let two = run_with(&m, 50_000, 1000, 2, &Unobserved).samples;
+    assert_eq!(one, two);
+    assert_eq!(one.columns, ["a", "b"]);
+    assert_eq!(one.rows.len(), 1000);
+    for (_, row) in &one.rows {
+        assert_eq!(row[1], row[0] * 2.0 + 1.0);
+    }
+    // Uniform over the iterations: about a fifth of the rows in each fifth of the run.
+    let first_fifth = one.rows.iter().filter(|(it, _)| *it < 10_000).count();
+    assert!((150..250).contains(&first_fifth), "{first_fifth}");
+}
+
+/// Exact statistics of a known sample: 0, 1, ..., n-1 (floor of a uniform grid).
+#[test]
+fn statistics_agree_with_exact_values() {
+    let (m, _) = model(
+        r#"{"nodes": [{"id": "u", "expr": "uniform(0, 1)"}, {"id": "x", "expr": "u * 1000", "thresholds": [250, 900]}]}"#,
+    );
+    let out = run_with(&m, 400_000, 0, 2, &Unobserved);
+    let x = out.summary.outputs.get("x").unwrap().stats.as_ref().unwrap();
+    let close = |got: f64, want: f64, tol: f64| assert!((got - want).abs() <= tol, "{got} vs {want}");
+    close(x.mean, 500.0, 2.0);
+    close(x.std, 1000.0 / 12f64.sqrt(), 1.0);
+    close(x.skewness, 0.0, 0.02);
+    close(x.kurtosis, -1.2, 0.02);
+    for (got, q) in [(x.percentiles.p5, 50.0), (x.percentiles.p50, 500.0), (x.percentiles.p95, 950.0)] {
+        close(got, q, q * 0.01 + 1.0);
+    }
+    close(*x.prob_below.get("250").unwrap(), 0.25, 0.005);
+    close(*x.prob_below.get("900").unwrap(), 0.90, 0.005);
+    close(x.tail_means.lowest_5, 25.0, 1.0);
+    close(x.tail_means.highest_5, 975.0, 10.0);
+    let h = &x.histogram;
+    assert_eq!(h.counts.len(), 50);
+    assert_eq!(h.counts.iter().sum::<u64>() + h.below + h.above, 400_000);
+}
+
+#[test]
+fn values_that_never_finish_finite_leave_no_statistics() {
+    let (m, _) = model(r#"{"nodes": [{"id": "x", "expr": "uniform(1, 2) / 0"}]}"#);
+    let out = run_with(&m, 10_000, 10, 1, &Unobserved);
+    let x = out.summary.outputs.get("x").unwrap();
+    assert_eq!((x.count, x.non_finite, x.stats.is_none()), (0, 10_000, true));
+    assert_eq!(out.summary.warnings[0].first_iteration, 0);
+    // The JSON has no NaN (which JSON cannot carry): the statistics are absent.
+    let json = out.summary.to_json();
+    assert!(!json.contains(": NaN") && !json.contains(": null"), "{json}");
+}
