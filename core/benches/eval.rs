@@ -1,6 +1,7 @@
 //! The evaluator's hot path: one chunk of a compiled model, and a whole run, for the
 //! benchmark models (copies of `shared/bench/`). Per-node cost is the chunk time divided by
 //! `CHUNK_SIZE` × nodes.
+#![allow(clippy::unwrap_used)] // Tests fail loudly by design.
 
 use std::hint::black_box;
 

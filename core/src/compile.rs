@@ -187,7 +187,7 @@ pub fn compile(spec: &ModelSpec) -> Result<Model, Vec<Diagnostic>> {
                 refs.push(found);
             }
             Err(d) => {
-                diags.push(d.at_node(id));
+                diags.push((*d).at_node(id));
                 parsed.push(None);
                 refs.push(Vec::new());
             }
@@ -322,17 +322,15 @@ fn check(
                     expr.span,
                 ));
             }
-            if name == "truncate" {
-                if let Some(first) = args.first() {
-                    if distribution_call(first).is_none() {
-                        diags.push(Diagnostic::in_expr(
-                            DiagnosticKind::NotADistribution,
-                            "the first argument of `truncate` must be a distribution call such as `normal(0, 1)` or `a to b`",
-                            node,
-                            first.span,
-                        ));
-                    }
-                }
+            if let Some(first) = args.first().filter(|_| name == "truncate")
+                && distribution_call(first).is_none()
+            {
+                diags.push(Diagnostic::in_expr(
+                    DiagnosticKind::NotADistribution,
+                    "the first argument of `truncate` must be a distribution call such as `normal(0, 1)` or `a to b`",
+                    node,
+                    first.span,
+                ));
             }
             for a in args {
                 check(a, node, index, refs, diags);
@@ -501,10 +499,10 @@ impl Compiler {
     }
 
     fn release(&mut self, op: Operand) {
-        if let Operand::Col(c) = op {
-            if c >= self.values.len() {
-                self.free.push(c);
-            }
+        if let Operand::Col(c) = op
+            && c >= self.values.len()
+        {
+            self.free.push(c);
         }
     }
 

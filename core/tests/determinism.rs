@@ -3,6 +3,7 @@
 //!
 //! After an intended change of results, regenerate the golden files with
 //! `BLESS=1 cargo test -p scenarioforge-core --test determinism` and review the diff.
+#![allow(clippy::unwrap_used)] // Tests fail loudly by design.
 
 mod common;
 

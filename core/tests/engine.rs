@@ -1,12 +1,14 @@
 //! The engine end to end: sensitivity on the Ishigami function, progress, cancellation,
 //! non-finite values, the iteration sample, and agreement with exact statistics.
+#![allow(clippy::unwrap_used)] // Tests fail loudly by design.
 
 use std::sync::Mutex;
 use std::sync::atomic::{AtomicU64, Ordering};
 
 use scenarioforge_core::eval::CHUNK_SIZE;
 use scenarioforge_core::{
-    Model, ModelSpec, Observer, Progress, RunOutput, RunSettings, Settings, Status, Stop, Unobserved, compile, run,
+    Model, ModelSpec, Observer, Progress, RunOutput, RunSettings, Settings, Status, Stop,
+    Unobserved, compile, run,
 };
 
 fn model(json: &str) -> (Model, ModelSpec) {
@@ -14,8 +16,19 @@ fn model(json: &str) -> (Model, ModelSpec) {
     (compile(&spec).unwrap(), spec)
 }
 
-fn run_with(model: &Model, iterations: u64, sample_size: u64, threads: usize, observer: &dyn Observer) -> RunOutput {
-    let settings = Settings { iterations: Some(iterations), seed: Some(5), sample_size: Some(sample_size), max_time_ms: None };
+fn run_with(
+    model: &Model,
+    iterations: u64,
+    sample_size: u64,
+    threads: usize,
+    observer: &dyn Observer,
+) -> RunOutput {
+    let settings = Settings {
+        iterations: Some(iterations),
+        seed: Some(5),
+        sample_size: Some(sample_size),
+        max_time_ms: None,
+    };
     let settings = RunSettings::validate(&settings, u64::MAX).unwrap();
     run(model, &settings, threads, observer)
 }
@@ -36,16 +49,33 @@ fn ishigami_variance_shares() {
     let (m, _) = model(&json);
     let out = run_with(&m, 1_000_000, 0, 2, &Unobserved);
     let drivers = out.summary.sensitivity.get("y").unwrap();
-    let share = |id: &str| drivers.iter().find(|d| d.input == id).unwrap().variance_share;
+    let share = |id: &str| {
+        drivers
+            .iter()
+            .find(|d| d.input == id)
+            .unwrap()
+            .variance_share
+    };
     for (id, want) in [("x1", 0.3139), ("x2", 0.4424), ("x3", 0.0)] {
-        assert!((share(id) - want).abs() < 0.02, "{id}: share {} vs {want}", share(id));
+        assert!(
+            (share(id) - want).abs() < 0.02,
+            "{id}: share {} vs {want}",
+            share(id)
+        );
     }
     // x2 acts through sin², which is symmetric: its rank correlation is near 0 although it
     // drives the most variance, and it is still listed first.
     assert_eq!(drivers[0].input, "x2");
     assert!(drivers[0].rank_correlation.abs() < 0.05);
     // The mean of y is 3.5 exactly (7 · E[sin²] = 3.5, the other terms are odd).
-    let y = out.summary.outputs.get("y").unwrap().stats.as_ref().unwrap();
+    let y = out
+        .summary
+        .outputs
+        .get("y")
+        .unwrap()
+        .stats
+        .as_ref()
+        .unwrap();
     assert!((y.mean - 3.5).abs() < 4.0 * y.sem, "{} ± {}", y.mean, y.sem);
 }
 
@@ -62,7 +92,9 @@ impl Observer for Recorder {
     }
     fn should_stop(&self) -> Option<Stop> {
         let calls = self.calls.fetch_add(1, Ordering::SeqCst);
-        self.stop_after.filter(|&n| calls >= n).map(|_| Stop::Cancelled)
+        self.stop_after
+            .filter(|&n| calls >= n)
+            .map(|_| Stop::Cancelled)
     }
 }
 
@@ -77,21 +109,40 @@ fn progress_arrives_in_order_and_ends_with_the_summary_mean() {
     assert_eq!(*done.last().unwrap(), 100_000);
     let last = seen.last().unwrap();
     assert_eq!(last.iterations_total, 100_000);
-    let stats = out.summary.outputs.get("x").unwrap().stats.as_ref().unwrap();
-    assert_eq!((last.outputs[0].1, last.outputs[0].2), (stats.mean, stats.sem));
+    let stats = out
+        .summary
+        .outputs
+        .get("x")
+        .unwrap()
+        .stats
+        .as_ref()
+        .unwrap();
+    assert_eq!(
+        (last.outputs[0].1, last.outputs[0].2),
+        (stats.mean, stats.sem)
+    );
 }
 
 #[test]
 fn cancelling_keeps_the_statistics_of_whole_chunks() {
     let (m, _) = model(r#"{"nodes": [{"id": "x", "expr": "uniform(0, 1)"}]}"#);
-    let recorder = Recorder { stop_after: Some(5), ..Recorder::default() };
+    let recorder = Recorder {
+        stop_after: Some(5),
+        ..Recorder::default()
+    };
     let out = run_with(&m, 10_000_000, 100, 1, &recorder);
     assert_eq!(out.summary.status, Status::Cancelled);
     assert_eq!(out.summary.iterations, 5 * CHUNK_SIZE as u64);
-    assert_eq!(out.summary.outputs.get("x").unwrap().count, 5 * CHUNK_SIZE as u64);
+    assert_eq!(
+        out.summary.outputs.get("x").unwrap().count,
+        5 * CHUNK_SIZE as u64
+    );
     // Cancelled after the same number of chunks, the partial summary is the same whatever
     // the run's length was meant to be.
-    let recorder = Recorder { stop_after: Some(5), ..Recorder::default() };
+    let recorder = Recorder {
+        stop_after: Some(5),
+        ..Recorder::default()
+    };
     let other = run_with(&m, 5_000_000, 100, 1, &recorder);
     assert_eq!(out.summary.outputs, other.summary.outputs);
 }
@@ -121,13 +172,25 @@ fn statistics_agree_with_exact_values() {
         r#"{"nodes": [{"id": "u", "expr": "uniform(0, 1)"}, {"id": "x", "expr": "u * 1000", "thresholds": [250, 900]}]}"#,
     );
     let out = run_with(&m, 400_000, 0, 2, &Unobserved);
-    let x = out.summary.outputs.get("x").unwrap().stats.as_ref().unwrap();
-    let close = |got: f64, want: f64, tol: f64| assert!((got - want).abs() <= tol, "{got} vs {want}");
+    let x = out
+        .summary
+        .outputs
+        .get("x")
+        .unwrap()
+        .stats
+        .as_ref()
+        .unwrap();
+    let close =
+        |got: f64, want: f64, tol: f64| assert!((got - want).abs() <= tol, "{got} vs {want}");
     close(x.mean, 500.0, 2.0);
     close(x.std, 1000.0 / 12f64.sqrt(), 1.0);
     close(x.skewness, 0.0, 0.02);
     close(x.kurtosis, -1.2, 0.02);
-    for (got, q) in [(x.percentiles.p5, 50.0), (x.percentiles.p50, 500.0), (x.percentiles.p95, 950.0)] {
+    for (got, q) in [
+        (x.percentiles.p5, 50.0),
+        (x.percentiles.p50, 500.0),
+        (x.percentiles.p95, 950.0),
+    ] {
         close(got, q, q * 0.01 + 1.0);
     }
     close(*x.prob_below.get("250").unwrap(), 0.25, 0.005);
@@ -144,9 +207,15 @@ fn values_that_never_finish_finite_leave_no_statistics() {
     let (m, _) = model(r#"{"nodes": [{"id": "x", "expr": "uniform(1, 2) / 0"}]}"#);
     let out = run_with(&m, 10_000, 10, 1, &Unobserved);
     let x = out.summary.outputs.get("x").unwrap();
-    assert_eq!((x.count, x.non_finite, x.stats.is_none()), (0, 10_000, true));
+    assert_eq!(
+        (x.count, x.non_finite, x.stats.is_none()),
+        (0, 10_000, true)
+    );
     assert_eq!(out.summary.warnings[0].first_iteration, 0);
     // The JSON has no NaN (which JSON cannot carry): the statistics are absent.
     let json = out.summary.to_json();
-    assert!(!json.contains(": NaN") && !json.contains(": null"), "{json}");
+    assert!(
+        !json.contains(": NaN") && !json.contains(": null"),
+        "{json}"
+    );
 }

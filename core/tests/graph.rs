@@ -1,4 +1,5 @@
 //! The model graph: ids, references, cycles, evaluation order and default outputs.
+#![allow(clippy::unwrap_used)] // Tests fail loudly by design.
 
 use scenarioforge_core::{DiagnosticKind, ModelSpec, compile};
 

@@ -1,5 +1,6 @@
 //! The formula language, table-driven: parse trees as S-expressions, evaluated values, and
 //! the exact text of rendered errors.
+#![allow(clippy::unwrap_used)] // Tests fail loudly by design.
 
 use scenarioforge_core::diag::render_all;
 use scenarioforge_core::expr::parse;

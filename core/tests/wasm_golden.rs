@@ -1,5 +1,6 @@
 //! Under wasm32 (run in Node.js by `wasm-bindgen-test-runner`): every example's summary is
 //! byte-identical to the golden file the native build produced and checks.
+#![allow(clippy::unwrap_used)] // Tests fail loudly by design.
 #![cfg(target_arch = "wasm32")]
 
 mod common;

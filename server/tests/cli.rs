@@ -1,5 +1,6 @@
 //! `scenarioforge run` and `check` end to end: the examples, every bad-input class, exit
 //! codes, the CSV sample, time limits and Ctrl-C.
+#![allow(clippy::unwrap_used)] // Tests fail loudly by design.
 
 use std::io::Write;
 use std::process::{Command, Output, Stdio};

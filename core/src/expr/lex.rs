@@ -69,7 +69,7 @@ pub struct Token {
 }
 
 /// Splits `src` into tokens, or reports the first character or number it cannot read.
-pub fn lex(src: &str) -> Result<Vec<Token>, Diagnostic> {
+pub fn lex(src: &str) -> Result<Vec<Token>, Box<Diagnostic>> {
     let bytes = src.as_bytes();
     let mut tokens = Vec::new();
     let mut i = 0;
@@ -156,16 +156,16 @@ pub fn lex(src: &str) -> Result<Vec<Token>, Diagnostic> {
     Ok(tokens)
 }
 
-fn error(start: usize, end: usize, message: &str) -> Diagnostic {
+fn error(start: usize, end: usize, message: &str) -> Box<Diagnostic> {
     let mut d = Diagnostic::new(DiagnosticKind::InvalidToken, message);
     d.span = Some(Span::new(start, end));
-    d
+    Box::new(d)
 }
 
 /// Reads a number starting at `start`: digits with `_` separators, a fraction, an exponent,
 /// and one optional suffix (`%` = e-2, `k` = e3, `M` = e6, `B` = e9). Returns the value and
 /// the end of the number.
-fn number(src: &str, start: usize) -> Result<(f64, usize), Diagnostic> {
+fn number(src: &str, start: usize) -> Result<(f64, usize), Box<Diagnostic>> {
     let bytes = src.as_bytes();
     let mut i = start;
     let mut mantissa = String::new();

@@ -100,7 +100,7 @@ const NOT_BP: u8 = 7;
 const NEG_BP: u8 = 15;
 
 /// Parses one formula. Errors carry byte spans into `src`.
-pub fn parse(src: &str) -> Result<Expr, Diagnostic> {
+pub fn parse(src: &str) -> Result<Expr, Box<Diagnostic>> {
     if src.len() > MAX_FORMULA_LEN {
         let mut d = Diagnostic::new(
             DiagnosticKind::TooComplex,
@@ -110,7 +110,7 @@ pub fn parse(src: &str) -> Result<Expr, Diagnostic> {
             ),
         );
         d.span = Some(Span::new(0, 0));
-        return Err(d);
+        return Err(Box::new(d));
     }
     let tokens = lex(src)?;
     if tokens.is_empty() {
@@ -119,7 +119,7 @@ pub fn parse(src: &str) -> Result<Expr, Diagnostic> {
             "empty formula: expected a number, a name or a call",
         );
         d.span = Some(Span::new(0, src.len()));
-        return Err(d);
+        return Err(Box::new(d));
     }
     let mut parser = Parser {
         tokens,
@@ -156,10 +156,10 @@ struct Parser {
     depth: usize,
 }
 
-fn expr_error(kind: DiagnosticKind, message: &str, span: Span) -> Diagnostic {
+fn expr_error(kind: DiagnosticKind, message: &str, span: Span) -> Box<Diagnostic> {
     let mut d = Diagnostic::new(kind, message);
     d.span = Some(span);
-    d
+    Box::new(d)
 }
 
 impl Parser {
@@ -177,7 +177,7 @@ impl Parser {
         Span::new(self.src_len, self.src_len)
     }
 
-    fn expr(&mut self, min_bp: u8) -> Result<Expr, Diagnostic> {
+    fn expr(&mut self, min_bp: u8) -> Result<Expr, Box<Diagnostic>> {
         self.depth += 1;
         if self.depth > MAX_DEPTH {
             let span = self.peek().map_or(self.end_span(), |t| t.span);
@@ -207,7 +207,7 @@ impl Parser {
         Ok(lhs)
     }
 
-    fn operand(&mut self) -> Result<Expr, Diagnostic> {
+    fn operand(&mut self) -> Result<Expr, Box<Diagnostic>> {
         let Some(token) = self.next() else {
             return Err(expr_error(
                 DiagnosticKind::UnexpectedToken,
@@ -282,7 +282,7 @@ impl Parser {
     }
 
     /// A call `name(arg, ...)`; the `(` is the next token.
-    fn call(&mut self, name: String, name_span: Span) -> Result<Expr, Diagnostic> {
+    fn call(&mut self, name: String, name_span: Span) -> Result<Expr, Box<Diagnostic>> {
         let open = self.next().map_or(name_span, |t| t.span);
         let mut args = Vec::new();
         if self.peek().is_some_and(|t| t.tok == Tok::RParen) {
