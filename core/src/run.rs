@@ -87,7 +87,10 @@ pub fn run(
             pending: BTreeMap::new(),
             moments: vec![Moments::new(); model.outputs.len()],
         }),
-        sample_threshold: AtomicU64::new(u64::MAX),
+        sample_threshold: AtomicU64::new(sample_prefilter(
+            settings.sample_size.max(SENSITIVITY_ROWS) as u64,
+            settings.iterations,
+        )),
         sample: Mutex::new(BottomK::new(
             settings.sample_size.max(SENSITIVITY_ROWS),
             model.nodes.len(),
@@ -121,6 +124,18 @@ pub fn run(
         acc.merge(other);
     }
     finish(model, settings, stopped, &merge, &acc, &sample)
+}
+
+/// A hash bound that the sample's rows will fall under, so that the first chunks need not
+/// offer every row. Among `n` uniform hashes, the `k`-th smallest is near `k/n · 2^64`; twice
+/// that plus a margin leaves out a row of the true bottom `k` with a probability below
+/// 10^-300 (a Chernoff bound), and even then the sample is the same for every thread count.
+fn sample_prefilter(k: u64, n: u64) -> u64 {
+    if k >= n / 4 {
+        return u64::MAX;
+    }
+    let fraction = (2 * k + 1000) as f64 / n as f64;
+    if fraction >= 1.0 { u64::MAX } else { (fraction * 18_446_744_073_709_551_616.0) as u64 }
 }
 
 struct Shared<'a> {
@@ -256,8 +271,7 @@ impl Shared<'_> {
                 for (k, &(hash, iteration)) in candidates.iter().enumerate() {
                     sample.offer(hash, iteration, &candidate_rows[k * width..(k + 1) * width]);
                 }
-                self.sample_threshold
-                    .store(sample.threshold(), Ordering::Relaxed);
+                self.sample_threshold.fetch_min(sample.threshold(), Ordering::Relaxed);
             }
 
             self.merged(chunk, n as u64, moments);
