@@ -5,6 +5,7 @@
 //! down"): the operator is matched once per chunk, never once per value.
 
 use crate::dist::{Dist, DistKind};
+use crate::fastmath;
 use crate::rng::Stream;
 
 /// Iterations per chunk. Part of the engine's definition, never derived from the thread
@@ -154,10 +155,11 @@ pub fn apply1(f: Func1, x: f64) -> f64 {
         Func1::Not => truth(x == 0.0 && !x.is_nan()),
         Func1::Abs => x.abs(),
         // IEEE 754 requires sqrt, floor, ceil and round to be exact: the same bits
-        // everywhere. The transcendental functions come from libm for the same reason.
+        // everywhere. The transcendental functions come from fastmath (exp and ln, the hot
+        // ones) and libm for the same reason.
         Func1::Sqrt => x.sqrt(),
-        Func1::Exp => libm::exp(x),
-        Func1::Ln => libm::log(x),
+        Func1::Exp => fastmath::exp(x),
+        Func1::Ln => fastmath::ln(x),
         Func1::Log10 => libm::log10(x),
         Func1::Floor => x.floor(),
         Func1::Ceil => x.ceil(),
@@ -217,7 +219,7 @@ pub fn apply2(f: Func2, a: f64, b: f64) -> f64 {
         Func2::Ne => compare(a, b, |a, b| a != b),
         Func2::And => logic(a, b, |a, b| a && b),
         Func2::Or => logic(a, b, |a, b| a || b),
-        Func2::Log => libm::log(a) / libm::log(b),
+        Func2::Log => fastmath::ln(a) / fastmath::ln(b),
         // The remainder takes the divisor's sign, as in spreadsheets: mod(-1, 3) is 2.
         Func2::Mod => {
             let r = a % b;
@@ -393,8 +395,8 @@ fn unary(f: Func1, a: &[f64], out: &mut [f64]) {
         Func1::Neg => map1(a, out, |x| -x),
         Func1::Abs => map1(a, out, f64::abs),
         Func1::Sqrt => map1(a, out, f64::sqrt),
-        Func1::Exp => map1(a, out, libm::exp),
-        Func1::Ln => map1(a, out, libm::log),
+        Func1::Exp => fastmath::exp_slice(a, out),
+        Func1::Ln => fastmath::ln_slice(a, out),
         other => map1(a, out, |x| apply1(other, x)),
     }
 }

@@ -32,6 +32,7 @@ pub mod diag;
 pub mod dist;
 pub mod eval;
 pub mod expr;
+pub mod fastmath;
 pub mod model;
 pub mod rng;
 pub mod run;

@@ -64,6 +64,7 @@ pub use truncated::{MAX_ATTEMPTS, Truncated};
 pub use uniform::Uniform;
 pub use weibull::Weibull;
 
+use crate::fastmath;
 use crate::rng::Stream;
 use error::{Num, finite};
 
@@ -249,7 +250,7 @@ impl Dist {
             ));
         }
         if a > 0.0 {
-            let (ln_a, ln_b) = (libm::log(a), libm::log(b));
+            let (ln_a, ln_b) = (fastmath::ln(a), fastmath::ln(b));
             Ok(Dist::LogNormal(LogNormal::new(
                 (ln_a + ln_b) / 2.0,
                 (ln_b - ln_a) / (2.0 * Z95),
@@ -355,7 +356,8 @@ impl Dist {
         match self {
             Dist::Normal(d) if d.sd == 0.0 => (d.mean, d.mean),
             Dist::LogNormal(d) if d.sigma == 0.0 => {
-                let c = libm::exp(d.mu);
+                // The same function as LogNormal::sample, so the point is the draw.
+                let c = fastmath::exp(d.mu);
                 (c, c)
             }
             Dist::Normal(_) | Dist::StudentT(_) => ALL,

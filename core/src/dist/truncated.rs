@@ -5,6 +5,7 @@ use super::error::{Num, ParamError};
 use super::special::{normal_cdf, normal_quantile, normal_sf};
 use super::uniform::Span;
 use super::{Bernoulli, Dist, Triangular, Uniform, Weibull};
+use crate::fastmath;
 use crate::rng::Stream;
 
 /// Rejection gives up after this many draws outside the interval and gives NaN, which the
@@ -67,7 +68,7 @@ impl Truncated {
     pub fn sample(&self, rng: &mut Stream) -> f64 {
         let x = match &self.method {
             Method::Normal(t) => t.sample(rng),
-            Method::LogNormal(t) => libm::exp(t.sample(rng)),
+            Method::LogNormal(t) => fastmath::exp(t.sample(rng)),
             Method::Triangular(t) => t.sample(rng),
             Method::Exponential { rate, mass } => self.lo + truncated_exp1(rng, *mass) / rate,
             Method::Weibull {
