@@ -584,16 +584,7 @@ impl Compiler {
             return self.draw(inner, &inner_args, Some(&args[1..]), expr, cx);
         }
         let values: Vec<Operand> = args.iter().map(|a| self.expr(a, cx)).collect();
-        let consts: Option<Vec<f64>> = values
-            .iter()
-            .map(|v| {
-                if let Operand::Const(x) = v {
-                    Some(*x)
-                } else {
-                    None
-                }
-            })
-            .collect();
+        let consts = constants(&values);
         let f1 = match name {
             "abs" => Some(Func1::Abs),
             "sqrt" => Some(Func1::Sqrt),
@@ -672,16 +663,7 @@ impl Compiler {
         }
         let site = self.site(cx.id, cx.draws);
         cx.draws += 1;
-        let consts: Option<Vec<f64>> = params
-            .iter()
-            .map(|v| {
-                if let Operand::Const(x) = v {
-                    Some(*x)
-                } else {
-                    None
-                }
-            })
-            .collect();
+        let consts = constants(&params);
         let family = match bounds {
             None => match inner {
                 Inner::Dist(k) => Family::Dist(k),
@@ -757,6 +739,20 @@ impl Compiler {
         }
         h
     }
+}
+
+/// The values of `operands` when every one is a constant.
+fn constants(operands: &[Operand]) -> Option<Vec<f64>> {
+    operands
+        .iter()
+        .map(|v| {
+            if let Operand::Const(x) = v {
+                Some(*x)
+            } else {
+                None
+            }
+        })
+        .collect()
 }
 
 struct NodeCx<'a> {
