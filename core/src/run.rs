@@ -123,7 +123,7 @@ pub fn run(
     for other in &accs {
         acc.merge(other);
     }
-    finish(model, settings, stopped, &merge, &acc, &sample)
+    finish(model, settings, threads, stopped, &merge, &acc, &sample)
 }
 
 /// NaN and infinities in `col`. Counting on the exponent bits with integer sums, rather than
@@ -131,7 +131,9 @@ pub fn run(
 /// column of every chunk.
 fn count_non_finite(col: &[f64]) -> usize {
     const EXPONENT: u64 = 0x7FF0_0000_0000_0000;
-    col.iter().map(|v| usize::from(v.to_bits() & EXPONENT == EXPONENT)).sum()
+    col.iter()
+        .map(|v| usize::from(v.to_bits() & EXPONENT == EXPONENT))
+        .sum()
 }
 
 /// A hash bound that the sample's rows will fall under, so that the first chunks need not
@@ -143,7 +145,11 @@ fn sample_prefilter(k: u64, n: u64) -> u64 {
         return u64::MAX;
     }
     let fraction = (2 * k + 1000) as f64 / n as f64;
-    if fraction >= 1.0 { u64::MAX } else { (fraction * 18_446_744_073_709_551_616.0) as u64 }
+    if fraction >= 1.0 {
+        u64::MAX
+    } else {
+        (fraction * 18_446_744_073_709_551_616.0) as u64
+    }
 }
 
 struct Shared<'a> {
@@ -282,7 +288,8 @@ impl Shared<'_> {
                 for (k, &(hash, iteration)) in candidates.iter().enumerate() {
                     sample.offer(hash, iteration, &candidate_rows[k * width..(k + 1) * width]);
                 }
-                self.sample_threshold.fetch_min(sample.threshold(), Ordering::Relaxed);
+                self.sample_threshold
+                    .fetch_min(sample.threshold(), Ordering::Relaxed);
             }
 
             self.merged(chunk, n as u64, moments);
@@ -334,6 +341,7 @@ impl Shared<'_> {
 fn finish(
     model: &Model,
     settings: &RunSettings,
+    threads: usize,
     stopped: Option<Stop>,
     merge: &Merge,
     acc: &Accumulator,
@@ -428,7 +436,7 @@ fn finish(
             elapsed_ms: 0,
             engine: ENGINE.to_string(),
             outputs: Named(outputs),
-            sensitivity: sensitivity(model, &rows),
+            sensitivity: sensitivity(model, &rows, threads),
             warnings,
         },
         samples: SampleTable {
@@ -440,65 +448,80 @@ fn finish(
 
 /// Drivers of every output, from the first `SENSITIVITY_ROWS` rows of the sample, largest
 /// first in each list.
-fn sensitivity(model: &Model, rows: &[(u64, &[f64])]) -> Named<Vec<Driver>> {
+fn sensitivity(model: &Model, rows: &[(u64, &[f64])], threads: usize) -> Named<Vec<Driver>> {
     let rows = &rows[..rows.len().min(SENSITIVITY_ROWS)];
     let column = |node: usize| -> Vec<f64> { rows.iter().map(|(_, r)| r[node]).collect() };
     let all_finite = |col: &[f64]| col.iter().all(|v| v.is_finite());
     let inputs: Vec<(usize, Vec<f64>)> = model.inputs.iter().map(|&i| (i, column(i))).collect();
     // Each column is ranked once. A column with non-finite values is ranked per pair, on the
     // rows where both sides are finite.
-    let ranked_inputs: Vec<Option<Ranked>> = inputs
-        .iter()
-        .map(|(_, c)| all_finite(c).then(|| Ranked::new(c)))
-        .collect();
-    let lists = model
-        .outputs
-        .iter()
-        .map(|&output| {
-            let y = column(output);
-            let ranked_y = all_finite(&y).then(|| Ranked::new(&y));
-            let mut drivers: Vec<Driver> = inputs
-                .iter()
-                .zip(&ranked_inputs)
-                .filter(|((input, _), _)| *input != output)
-                .map(|((input, x), rx)| {
-                    let (rho, share) = match (rx, &ranked_y) {
-                        (Some(rx), Some(ry)) => (
-                            sensitivity::spearman_ranked(rx, ry),
-                            sensitivity::first_order_share_ranked(rx, &y),
-                        ),
-                        _ => {
-                            let (x, y): (Vec<f64>, Vec<f64>) = x
-                                .iter()
-                                .zip(&y)
-                                .filter(|(a, b)| a.is_finite() && b.is_finite())
-                                .unzip();
-                            (
-                                sensitivity::spearman(&x, &y),
-                                sensitivity::first_order_share(&x, &y),
-                            )
-                        }
-                    };
-                    Driver {
-                        input: model.nodes[*input].id.clone(),
-                        rank_correlation: rho,
-                        variance_share: share,
+    let ranked_inputs: Vec<Option<Ranked>> = par_map(&inputs, threads, |(_, c)| {
+        all_finite(c).then(|| Ranked::new(c))
+    });
+    let lists = par_map(&model.outputs, threads, |&output| {
+        let y = column(output);
+        let ranked_y = all_finite(&y).then(|| Ranked::new(&y));
+        let mut drivers: Vec<Driver> = inputs
+            .iter()
+            .zip(&ranked_inputs)
+            .filter(|((input, _), _)| *input != output)
+            .map(|((input, x), rx)| {
+                let (rho, share) = match (rx, &ranked_y) {
+                    (Some(rx), Some(ry)) => (
+                        sensitivity::spearman_ranked(rx, ry),
+                        sensitivity::first_order_share_ranked(rx, &y),
+                    ),
+                    _ => {
+                        let (x, y): (Vec<f64>, Vec<f64>) = x
+                            .iter()
+                            .zip(&y)
+                            .filter(|(a, b)| a.is_finite() && b.is_finite())
+                            .unzip();
+                        (
+                            sensitivity::spearman(&x, &y),
+                            sensitivity::first_order_share(&x, &y),
+                        )
                     }
-                })
-                .collect();
-            // Sorted by importance, seen both ways: a driver with a strong but non-monotone
-            // effect has a small rank correlation and a large variance share.
-            let importance = |d: &Driver| {
-                d.variance_share
-                    .max(d.rank_correlation * d.rank_correlation)
-            };
-            drivers.sort_by(|a, b| {
-                importance(b)
-                    .total_cmp(&importance(a))
-                    .then_with(|| a.input.cmp(&b.input))
-            });
-            (model.nodes[output].id.clone(), drivers)
-        })
-        .collect();
+                };
+                Driver {
+                    input: model.nodes[*input].id.clone(),
+                    rank_correlation: rho,
+                    variance_share: share,
+                }
+            })
+            .collect();
+        // Sorted by importance, seen both ways: a driver with a strong but non-monotone
+        // effect has a small rank correlation and a large variance share.
+        let importance = |d: &Driver| {
+            d.variance_share
+                .max(d.rank_correlation * d.rank_correlation)
+        };
+        drivers.sort_by(|a, b| {
+            importance(b)
+                .total_cmp(&importance(a))
+                .then_with(|| a.input.cmp(&b.input))
+        });
+        (model.nodes[output].id.clone(), drivers)
+    });
     Named(lists)
+}
+
+/// `items.iter().map(f)` on up to `threads` threads, each taking a contiguous share; the
+/// results come back in order, so the outcome does not depend on `threads`.
+fn par_map<T: Sync, R: Send>(items: &[T], threads: usize, f: impl Fn(&T) -> R + Sync) -> Vec<R> {
+    let threads = threads.clamp(1, items.len().max(1));
+    if threads == 1 {
+        return items.iter().map(f).collect();
+    }
+    let per = items.len().div_ceil(threads);
+    std::thread::scope(|s| {
+        let handles: Vec<_> = items
+            .chunks(per)
+            .map(|part| s.spawn(|| part.iter().map(&f).collect::<Vec<R>>()))
+            .collect();
+        handles
+            .into_iter()
+            .flat_map(|h| h.join().unwrap_or_else(|e| std::panic::resume_unwind(e)))
+            .collect()
+    })
 }
