@@ -43,5 +43,5 @@ pub mod summary;
 pub use compile::{Model, compile};
 pub use diag::{Diagnostic, DiagnosticKind, Span};
 pub use model::{ModelSpec, RunSettings, Settings};
-pub use run::{Observer, Progress, RunOutput, SampleTable, Stop, Unobserved, run};
+pub use run::{Observer, Progress, RunOutput, SampleTable, Stepper, Stop, Unobserved, run};
 pub use summary::{Status, Summary};

@@ -75,29 +75,18 @@ pub fn run(
     observer: &dyn Observer,
 ) -> RunOutput {
     let n_chunks = settings.iterations.div_ceil(CHUNK_SIZE as u64);
+    let threads = threads.clamp(1, n_chunks.max(1) as usize);
     let shared = Shared {
         model,
         settings,
         observer,
         next_chunk: AtomicU64::new(0),
         stopped: Mutex::new(None),
-        merge: Mutex::new(Merge {
-            next: 0,
-            done: 0,
-            pending: BTreeMap::new(),
-            moments: vec![Moments::new(); model.outputs.len()],
-        }),
-        sample_threshold: AtomicU64::new(sample_prefilter(
-            settings.sample_size.max(SENSITIVITY_ROWS) as u64,
-            settings.iterations,
-        )),
-        sample: Mutex::new(BottomK::new(
-            settings.sample_size.max(SENSITIVITY_ROWS),
-            model.nodes.len(),
-        )),
+        merge: Mutex::new(Merge::new(model)),
+        sample_threshold: AtomicU64::new(sample_prefilter(settings)),
+        sample: Mutex::new(new_sample(model, settings)),
         n_chunks,
     };
-    let threads = threads.clamp(1, n_chunks.max(1) as usize);
     let accs: Vec<Accumulator> = if threads == 1 {
         vec![shared.work()]
     } else {
@@ -109,11 +98,7 @@ pub fn run(
                 .collect()
         })
     };
-    let stopped = shared
-        .stopped
-        .lock()
-        .unwrap_or_else(|e| e.into_inner())
-        .take();
+    let stopped = *shared.stopped.lock().unwrap_or_else(|e| e.into_inner());
     let merge = shared.merge.into_inner().unwrap_or_else(|e| e.into_inner());
     let sample = shared
         .sample
@@ -124,6 +109,88 @@ pub fn run(
         acc.merge(other);
     }
     finish(model, settings, threads, stopped, &merge, &acc, &sample)
+}
+
+/// A run driven one slice at a time by its caller, on the caller's thread: for the browser,
+/// which must return to its event loop between slices. Chunks go through the same code as in
+/// [`run`], in order, so the output is the same bits as `run` on any number of threads.
+#[derive(Debug)]
+pub struct Stepper {
+    model: Model,
+    settings: RunSettings,
+    worker: Worker,
+    merge: Merge,
+    sample: BottomK,
+    next_chunk: u64,
+    n_chunks: u64,
+    stopped: Option<Stop>,
+}
+
+impl Stepper {
+    pub fn new(model: Model, settings: RunSettings) -> Stepper {
+        Stepper {
+            worker: Worker::new(&model),
+            merge: Merge::new(&model),
+            sample: new_sample(&model, &settings),
+            next_chunk: 0,
+            n_chunks: settings.iterations.div_ceil(CHUNK_SIZE as u64),
+            stopped: None,
+            model,
+            settings,
+        }
+    }
+
+    /// Runs up to `chunks` more chunks and reports where the run is.
+    pub fn step(&mut self, chunks: u64) -> Progress {
+        let prefilter = sample_prefilter(&self.settings);
+        let end = self.next_chunk.saturating_add(chunks).min(self.n_chunks);
+        while self.stopped.is_none() && self.next_chunk < end {
+            let chunk = self.next_chunk;
+            self.next_chunk += 1;
+            let threshold = prefilter.min(self.sample.threshold());
+            let (n, moments) = self
+                .worker
+                .chunk(&self.model, &self.settings, chunk, threshold);
+            self.worker.offer_candidates(&mut self.sample);
+            self.merge.add(chunk, n, moments);
+        }
+        self.merge.progress(&self.model, self.settings.iterations)
+    }
+
+    /// Every chunk is done, or the run was stopped.
+    pub fn is_done(&self) -> bool {
+        self.stopped.is_some() || self.next_chunk >= self.n_chunks
+    }
+
+    /// Stops the run before its next chunk; `finish` then gives the partial result.
+    pub fn stop(&mut self, why: Stop) {
+        self.stopped.get_or_insert(why);
+    }
+
+    /// The summary and sample of the chunks run so far.
+    pub fn finish(self) -> RunOutput {
+        let stopped = if self.next_chunk < self.n_chunks {
+            self.stopped
+        } else {
+            None
+        };
+        finish(
+            &self.model,
+            &self.settings,
+            1,
+            stopped,
+            &self.merge,
+            &self.worker.acc,
+            &self.sample,
+        )
+    }
+}
+
+fn new_sample(model: &Model, settings: &RunSettings) -> BottomK {
+    BottomK::new(
+        settings.sample_size.max(SENSITIVITY_ROWS),
+        model.nodes.len(),
+    )
 }
 
 /// NaN and infinities in `col`. Counting on the exponent bits with integer sums, rather than
@@ -140,7 +207,9 @@ fn count_non_finite(col: &[f64]) -> usize {
 /// offer every row. Among `n` uniform hashes, the `k`-th smallest is near `k/n · 2^64`; twice
 /// that plus a margin leaves out a row of the true bottom `k` with a probability below
 /// 10^-300 (a Chernoff bound), and even then the sample is the same for every thread count.
-fn sample_prefilter(k: u64, n: u64) -> u64 {
+fn sample_prefilter(settings: &RunSettings) -> u64 {
+    let k = settings.sample_size.max(SENSITIVITY_ROWS) as u64;
+    let n = settings.iterations;
     if k >= n / 4 {
         return u64::MAX;
     }
@@ -165,6 +234,7 @@ struct Shared<'a> {
 }
 
 /// Moments merged strictly in chunk order: chunks that finish early wait in `pending`.
+#[derive(Debug)]
 struct Merge {
     next: u64,
     done: u64,
@@ -172,7 +242,54 @@ struct Merge {
     moments: Vec<Moments>,
 }
 
+impl Merge {
+    fn new(model: &Model) -> Merge {
+        Merge {
+            next: 0,
+            done: 0,
+            pending: BTreeMap::new(),
+            moments: vec![Moments::new(); model.outputs.len()],
+        }
+    }
+
+    /// Adds a chunk's moments; true when the merged prefix grew.
+    fn add(&mut self, chunk: u64, n: u64, moments: Vec<Moments>) -> bool {
+        self.pending.insert(chunk, (n, moments));
+        let mut advanced = false;
+        while let Some((n, m)) = self.pending.remove(&self.next) {
+            for (total, part) in self.moments.iter_mut().zip(&m) {
+                total.merge(part);
+            }
+            self.done += n;
+            self.next += 1;
+            advanced = true;
+        }
+        advanced
+    }
+
+    fn progress(&self, model: &Model, total: u64) -> Progress {
+        Progress {
+            iterations_done: self.done,
+            iterations_total: total,
+            outputs: model
+                .outputs
+                .iter()
+                .zip(&self.moments)
+                .map(|(&o, m)| {
+                    let (mean, sem) = if m.count() == 0 {
+                        (f64::NAN, f64::NAN)
+                    } else {
+                        (m.mean(), m.sem())
+                    };
+                    (model.nodes[o].id.clone(), mean, sem)
+                })
+                .collect(),
+        }
+    }
+}
+
 /// What a worker accumulates whose merge is exact in any order: integer counts and minima.
+#[derive(Debug)]
 struct Accumulator {
     sketches: Vec<Sketch>,
     /// Per output, per threshold: finite values below it.
@@ -209,18 +326,110 @@ impl Accumulator {
     }
 }
 
+/// One thread's working state: a chunk of columns, its accumulator, scratch space.
+#[derive(Debug)]
+struct Worker {
+    acc: Accumulator,
+    cols: Columns,
+    width: usize,
+    finite: Vec<f64>,
+    bad: Vec<usize>,
+    /// `(hash, iteration)` of the rows of the last chunk that may enter the sample, and
+    /// their values, row after row.
+    candidates: Vec<(u64, u64)>,
+    candidate_rows: Vec<f64>,
+}
+
+impl Worker {
+    fn new(model: &Model) -> Worker {
+        Worker {
+            acc: Accumulator::new(model),
+            cols: Columns::new(model.program.slots),
+            width: model.nodes.len(),
+            finite: Vec::with_capacity(CHUNK_SIZE),
+            bad: Vec::with_capacity(model.nodes.len()),
+            candidates: Vec::new(),
+            candidate_rows: Vec::new(),
+        }
+    }
+
+    /// Evaluates chunk `chunk`, accumulates what merges in any order, keeps the rows whose
+    /// hash is below `sample_threshold` as candidates, and returns the chunk's size and the
+    /// moments of each output (to be merged in chunk order).
+    fn chunk(
+        &mut self,
+        model: &Model,
+        settings: &RunSettings,
+        chunk: u64,
+        sample_threshold: u64,
+    ) -> (u64, Vec<Moments>) {
+        let seed = settings.seed;
+        let start = chunk * CHUNK_SIZE as u64;
+        let n = (settings.iterations - start).min(CHUNK_SIZE as u64) as usize;
+        let cols = &mut self.cols;
+        model.program.run_chunk(cols, n, seed, chunk);
+
+        self.bad.clear();
+        for (node, nf) in self.acc.non_finite.iter_mut().enumerate() {
+            let col = &cols.col(node)[..n];
+            let count = count_non_finite(col);
+            if count > 0 {
+                let first = col.iter().position(|v| !v.is_finite()).unwrap_or(0) as u64;
+                *nf = (nf.0 + count as u64, nf.1.min(start + first));
+            }
+            self.bad.push(count);
+        }
+
+        let mut moments = Vec::with_capacity(model.outputs.len());
+        for (o, &node) in model.outputs.iter().enumerate() {
+            let mut col = &cols.col(node)[..n];
+            if self.bad[node] > 0 {
+                self.finite.clear();
+                self.finite
+                    .extend(col.iter().copied().filter(|v| v.is_finite()));
+                col = &self.finite;
+            }
+            moments.push(Moments::from_slice(col));
+            self.acc.sketches[o].insert_slice(col);
+            for (count, &t) in self.acc.below[o]
+                .iter_mut()
+                .zip(&model.nodes[node].thresholds)
+            {
+                *count += col.iter().filter(|&&v| v < t).count() as u64;
+            }
+        }
+
+        self.candidates.clear();
+        self.candidate_rows.clear();
+        for i in 0..n {
+            let iteration = start + i as u64;
+            let hash = iteration_hash(seed, iteration);
+            if hash <= sample_threshold {
+                self.candidates.push((hash, iteration));
+                self.candidate_rows
+                    .extend((0..self.width).map(|node| cols.col(node)[i]));
+            }
+        }
+        (n as u64, moments)
+    }
+
+    fn offer_candidates(&self, sample: &mut BottomK) {
+        let width = self.width;
+        for (k, &(hash, iteration)) in self.candidates.iter().enumerate() {
+            sample.offer(
+                hash,
+                iteration,
+                &self.candidate_rows[k * width..(k + 1) * width],
+            );
+        }
+    }
+}
+
 impl Shared<'_> {
     /// One worker: takes chunks in increasing order until none are left or the run stops.
     /// Every chunk taken is finished, so the chunks done are always a prefix `0..k`.
     fn work(&self) -> Accumulator {
-        let model = self.model;
-        let seed = self.settings.seed;
-        let mut acc = Accumulator::new(model);
-        let mut cols = Columns::new(model.program.slots);
-        let mut finite = Vec::with_capacity(CHUNK_SIZE);
-        let mut bad = Vec::with_capacity(model.nodes.len());
-        let mut candidates: Vec<(u64, u64)> = Vec::new();
-        let mut candidate_rows: Vec<f64> = Vec::new();
+        let mut worker = Worker::new(self.model);
         loop {
             if self
                 .stopped
@@ -241,100 +450,22 @@ impl Shared<'_> {
             if chunk >= self.n_chunks {
                 break;
             }
-            let start = chunk * CHUNK_SIZE as u64;
-            let n = (self.settings.iterations - start).min(CHUNK_SIZE as u64) as usize;
-            model.program.run_chunk(&mut cols, n, seed, chunk);
-
-            bad.clear();
-            for (node, nf) in acc.non_finite.iter_mut().enumerate() {
-                let col = &cols.col(node)[..n];
-                let count = count_non_finite(col);
-                if count > 0 {
-                    let first = col.iter().position(|v| !v.is_finite()).unwrap_or(0) as u64;
-                    *nf = (nf.0 + count as u64, nf.1.min(start + first));
-                }
-                bad.push(count);
-            }
-
-            let mut moments = Vec::with_capacity(model.outputs.len());
-            for (o, &node) in model.outputs.iter().enumerate() {
-                let mut col = &cols.col(node)[..n];
-                if bad[node] > 0 {
-                    finite.clear();
-                    finite.extend(col.iter().copied().filter(|v| v.is_finite()));
-                    col = &finite;
-                }
-                moments.push(Moments::from_slice(col));
-                acc.sketches[o].insert_slice(col);
-                for (count, &t) in acc.below[o].iter_mut().zip(&model.nodes[node].thresholds) {
-                    *count += col.iter().filter(|&&v| v < t).count() as u64;
-                }
-            }
-
             let threshold = self.sample_threshold.load(Ordering::Relaxed);
-            candidates.clear();
-            candidate_rows.clear();
-            for i in 0..n {
-                let iteration = start + i as u64;
-                let hash = iteration_hash(seed, iteration);
-                if hash < threshold {
-                    candidates.push((hash, iteration));
-                    candidate_rows.extend((0..model.nodes.len()).map(|node| cols.col(node)[i]));
-                }
-            }
-            if !candidates.is_empty() {
+            let (n, moments) = worker.chunk(self.model, self.settings, chunk, threshold);
+            if !worker.candidates.is_empty() {
                 let mut sample = self.sample.lock().unwrap_or_else(|e| e.into_inner());
-                let width = model.nodes.len();
-                for (k, &(hash, iteration)) in candidates.iter().enumerate() {
-                    sample.offer(hash, iteration, &candidate_rows[k * width..(k + 1) * width]);
-                }
+                worker.offer_candidates(&mut sample);
                 self.sample_threshold
                     .fetch_min(sample.threshold(), Ordering::Relaxed);
             }
-
-            self.merged(chunk, n as u64, moments);
-        }
-        acc
-    }
-
-    fn merged(&self, chunk: u64, n: u64, moments: Vec<Moments>) {
-        let mut merge = self.merge.lock().unwrap_or_else(|e| e.into_inner());
-        merge.pending.insert(chunk, (n, moments));
-        let mut advanced = false;
-        loop {
-            let next = merge.next;
-            let Some((n, m)) = merge.pending.remove(&next) else {
-                break;
-            };
-            for (total, part) in merge.moments.iter_mut().zip(&m) {
-                total.merge(part);
+            let mut merge = self.merge.lock().unwrap_or_else(|e| e.into_inner());
+            if merge.add(chunk, n, moments) {
+                let progress = merge.progress(self.model, self.settings.iterations);
+                drop(merge);
+                self.observer.progress(&progress);
             }
-            merge.done += n;
-            merge.next += 1;
-            advanced = true;
         }
-        if advanced {
-            let progress = Progress {
-                iterations_done: merge.done,
-                iterations_total: self.settings.iterations,
-                outputs: self
-                    .model
-                    .outputs
-                    .iter()
-                    .zip(&merge.moments)
-                    .map(|(&o, m)| {
-                        let (mean, sem) = if m.count() == 0 {
-                            (f64::NAN, f64::NAN)
-                        } else {
-                            (m.mean(), m.sem())
-                        };
-                        (self.model.nodes[o].id.clone(), mean, sem)
-                    })
-                    .collect(),
-            };
-            drop(merge);
-            self.observer.progress(&progress);
-        }
+        worker.acc
     }
 }
 

@@ -7,7 +7,7 @@
 
 mod common;
 
-use common::{EXAMPLES, summary_json};
+use common::{EXAMPLES, stepped_summary_json, summary_json};
 
 #[test]
 fn summaries_are_identical_for_1_2_and_8_threads_and_match_golden() {
@@ -16,6 +16,11 @@ fn summaries_are_identical_for_1_2_and_8_threads_and_match_golden() {
         let one = summary_json(model, 1);
         assert_eq!(one, summary_json(model, 2), "{name}: 1 vs 2 threads");
         assert_eq!(one, summary_json(model, 8), "{name}: 1 vs 8 threads");
+        assert_eq!(
+            one,
+            stepped_summary_json(model, 3),
+            "{name}: run vs stepped 3 chunks at a time"
+        );
         if bless {
             let path = format!("{}/tests/golden/{name}.json", env!("CARGO_MANIFEST_DIR"));
             std::fs::write(path, &one).unwrap();

@@ -15,5 +15,8 @@ fn wasm_summaries_match_the_native_golden_files() {
             got == golden,
             "{name}: the wasm summary differs from the native golden file:\n{got}"
         );
+        // The browser runs a model a few chunks at a time: the same bits again.
+        let stepped = common::stepped_summary_json(model, 2);
+        assert!(stepped == golden, "{name}: the stepped wasm run differs");
     }
 }

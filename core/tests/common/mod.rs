@@ -1,7 +1,7 @@
 //! Shared by the determinism tests, native and wasm: the example models and how a golden
 //! summary is computed from one.
 
-use scenarioforge_core::{ModelSpec, RunSettings, Settings, Unobserved, compile, run};
+use scenarioforge_core::{ModelSpec, RunSettings, Settings, Stepper, Unobserved, compile, run};
 
 /// Iterations of a golden run: thirteen chunks, the last one partial.
 pub const GOLDEN_ITERATIONS: u64 = 50_000;
@@ -41,6 +41,27 @@ pub fn summary_json(model: &str, threads: usize) -> String {
     let settings =
         RunSettings::validate(&spec.settings.overridden_by(&overrides), GOLDEN_ITERATIONS).unwrap();
     let mut summary = run(&compiled, &settings, threads, &Unobserved).summary;
+    summary.elapsed_ms = 0;
+    let mut json = summary.to_json();
+    json.push('\n');
+    json
+}
+
+/// The same summary computed by a [`Stepper`], `chunks` chunks at a time, as the browser runs.
+pub fn stepped_summary_json(model: &str, chunks: u64) -> String {
+    let spec = ModelSpec::from_json(model).unwrap();
+    let compiled = compile(&spec).unwrap();
+    let overrides = Settings {
+        iterations: Some(GOLDEN_ITERATIONS),
+        ..Settings::default()
+    };
+    let settings =
+        RunSettings::validate(&spec.settings.overridden_by(&overrides), GOLDEN_ITERATIONS).unwrap();
+    let mut stepper = Stepper::new(compiled, settings);
+    while !stepper.is_done() {
+        stepper.step(chunks);
+    }
+    let mut summary = stepper.finish().summary;
     summary.elapsed_ms = 0;
     let mut json = summary.to_json();
     json.push('\n');
