@@ -1,13 +1,34 @@
 #!/usr/bin/env bash
-# Sets up what is missing, builds ScenarioForge and runs an example model.
-# Usage: scripts/run.sh [MODEL.json] [scenarioforge run flags...]
+# Sets up what is missing, builds ScenarioForge and runs it.
+#
+#   scripts/run.sh                         the server (scenarioforge serve) on BIND_ADDR,
+#                                          default 127.0.0.1:3000; when DATABASE_URL is unset,
+#                                          a private PostgreSQL is started for it (scripts/pg.sh)
+#   scripts/run.sh MODEL.json [flags...]   run one model on the command line and print its
+#                                          summary (scenarioforge run MODEL.json flags...)
+#   scripts/run.sh run|check|serve ...     any scenarioforge subcommand
 set -euo pipefail
 source "$(dirname "${BASH_SOURCE[0]}")/setup.sh"
+source "$(dirname "${BASH_SOURCE[0]}")/pg.sh"
 setup_rust
 cd "$root"
 say "cargo build --release"
 cargo build --release --bin scenarioforge
-model="${1:-examples/startup.json}"
-shift || true
-say "scenarioforge run $model $*"
-exec target/release/scenarioforge run "$model" "$@"
+
+case "${1:-serve}" in
+  serve)
+    if [ -z "${DATABASE_URL:-}" ]; then
+      pg_start
+      say "PostgreSQL: $DATABASE_URL (stop it with: scripts/pg.sh stop)"
+    fi
+    say "scenarioforge serve on ${BIND_ADDR:-127.0.0.1:3000} (Ctrl-C stops it; unfinished runs resume at the next start)"
+    exec target/release/scenarioforge serve
+    ;;
+  run | check)
+    exec target/release/scenarioforge "$@"
+    ;;
+  *)
+    say "scenarioforge run $*"
+    exec target/release/scenarioforge run "$@"
+    ;;
+esac

@@ -1,8 +1,11 @@
 #!/usr/bin/env bash
-# Sets up what is missing and runs every test: formatting, lints, the native test suite,
-# and the engine under WebAssembly (Node.js) against the same golden summaries.
+# Sets up what is missing and runs every test: formatting, lints, the native test suite
+# (the server's API tests against a real PostgreSQL: a private one from scripts/pg.sh unless
+# DATABASE_URL names one), and the engine under WebAssembly (Node.js) against the same golden
+# summaries.
 set -euo pipefail
 source "$(dirname "${BASH_SOURCE[0]}")/setup.sh"
+source "$(dirname "${BASH_SOURCE[0]}")/pg.sh"
 setup_rust
 setup_node
 cd "$root"
@@ -13,7 +16,10 @@ say "cargo fmt --check"
 cargo fmt --all -- --check
 say "cargo clippy"
 cargo clippy --workspace --all-targets --quiet -- -D warnings
-say "cargo test (native)"
+if [ -z "${DATABASE_URL:-}" ]; then
+  pg_start
+fi
+say "cargo test (native; PostgreSQL at ${DATABASE_URL#*@})"
 cargo test --workspace --release
 say "cargo build -p scenarioforge-core --target wasm32-unknown-unknown"
 cargo build -p scenarioforge-core --target wasm32-unknown-unknown --release --quiet

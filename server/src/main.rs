@@ -1,4 +1,4 @@
-//! `scenarioforge`: run and check models from the command line.
+//! `scenarioforge`: run and check models from the command line, or serve the HTTP API.
 
 use std::process::ExitCode;
 

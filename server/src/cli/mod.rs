@@ -1,4 +1,4 @@
-//! The command line: `scenarioforge run` and `scenarioforge check`.
+//! The command line: `scenarioforge run`, `scenarioforge check` and `scenarioforge serve`.
 //!
 //! Exit codes: 0 success (a run that timed out or was cancelled still printed its partial
 //! summary), 2 bad model or arguments, 1 internal error.
@@ -40,6 +40,9 @@ enum Command {
         /// The model file (JSON), or `-` for standard input.
         model: PathBuf,
     },
+    /// Serve the HTTP API (configured by environment variables: DATABASE_URL, BIND_ADDR, ...;
+    /// see the README).
+    Serve,
 }
 
 #[derive(Debug, clap::Args)]
@@ -88,6 +91,7 @@ pub fn main(args: Args) -> ExitCode {
     let result = match args.command {
         Command::Run(run_args) => run_command(&run_args),
         Command::Check { model } => check_command(&model),
+        Command::Serve => serve_command(),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,
@@ -100,6 +104,22 @@ pub fn main(args: Args) -> ExitCode {
             ExitCode::from(1)
         }
     }
+}
+
+/// Reads the configuration, then runs the server until SIGTERM or SIGINT.
+fn serve_command() -> Result<(), Failure> {
+    let config = scenarioforge_server::config::Config::from_env()
+        .map_err(|e| Failure::BadInput(format!("error: {e}\n")))?;
+    tracing_subscriber::fmt()
+        .with_env_filter(tracing_subscriber::EnvFilter::new(&config.log_filter))
+        .init();
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .map_err(|e| Failure::Internal(format!("cannot start the async runtime: {e}")))?;
+    runtime
+        .block_on(scenarioforge_server::serve(config))
+        .map_err(|e| Failure::Internal(format!("server: {e}")))
 }
 
 fn read_model(path: &Path) -> Result<String, Failure> {

@@ -1,0 +1,205 @@
+//! The API's one error type: every failure a handler can answer with, each with one status code,
+//! and one body shape for all of them: `{"error": {"code", "message", "details"}}`.
+//!
+//! Server-side failures (5xx) are logged here, with their cause, and the client gets a message
+//! that says what happened without echoing internals.
+
+use axum::Json;
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+use scenarioforge_core::Diagnostic;
+use serde_json::{Value, json};
+
+#[derive(Debug)]
+pub enum ApiError {
+    /// 400 `invalid_json`: the body is not JSON (a syntax error or an empty body).
+    InvalidJson { message: String, details: Value },
+    /// 422 `invalid_body`: JSON, but not the shape expected (a wrong type, an unknown or a
+    /// missing field); `details` names the field and the position.
+    InvalidBody { message: String, details: Value },
+    /// 422 `invalid_model`: the model does not compile; `details` holds every diagnostic.
+    InvalidModel(Vec<Diagnostic>),
+    /// 422 `invalid_settings`: the run settings are out of range (iterations above
+    /// `MAX_SIMULATION_ITERATIONS`, ...); `details` holds every diagnostic.
+    InvalidSettings {
+        message: String,
+        diagnostics: Vec<Diagnostic>,
+    },
+    /// 413 `payload_too_large`: the body is larger than `MAX_REQUEST_SIZE`.
+    PayloadTooLarge { limit: usize },
+    /// 400 `invalid_id`: the run id in the path is not a UUID.
+    InvalidId { id: String },
+    /// 400 `invalid_parameter`: a query parameter is malformed or out of range.
+    InvalidParameter {
+        parameter: &'static str,
+        message: String,
+    },
+    /// 404 `not_found`: no run with this id, or no such route.
+    NotFound { message: String },
+    /// 405 `method_not_allowed`
+    MethodNotAllowed,
+    /// 403 `forbidden`: the owner token is missing or wrong.
+    Forbidden,
+    /// 409 `run_finished`: the run has already finished and cannot be cancelled.
+    RunFinished { status: String },
+    /// 408 `request_timeout`: the request took longer than `REQUEST_TIMEOUT`.
+    RequestTimeout { limit_ms: u128 },
+    /// 503 `database_unavailable`: the database cannot be reached or did not answer in time.
+    DatabaseUnavailable(sqlx::Error),
+    /// 500 `internal`: a bug; logged, never described to the client.
+    Internal(String),
+}
+
+impl ApiError {
+    pub fn status(&self) -> StatusCode {
+        match self {
+            ApiError::InvalidJson { .. }
+            | ApiError::InvalidId { .. }
+            | ApiError::InvalidParameter { .. } => StatusCode::BAD_REQUEST,
+            ApiError::InvalidBody { .. }
+            | ApiError::InvalidModel(_)
+            | ApiError::InvalidSettings { .. } => StatusCode::UNPROCESSABLE_ENTITY,
+            ApiError::PayloadTooLarge { .. } => StatusCode::PAYLOAD_TOO_LARGE,
+            ApiError::NotFound { .. } => StatusCode::NOT_FOUND,
+            ApiError::MethodNotAllowed => StatusCode::METHOD_NOT_ALLOWED,
+            ApiError::Forbidden => StatusCode::FORBIDDEN,
+            ApiError::RunFinished { .. } => StatusCode::CONFLICT,
+            ApiError::RequestTimeout { .. } => StatusCode::REQUEST_TIMEOUT,
+            ApiError::DatabaseUnavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
+            ApiError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
+        }
+    }
+
+    pub fn code(&self) -> &'static str {
+        match self {
+            ApiError::InvalidJson { .. } => "invalid_json",
+            ApiError::InvalidBody { .. } => "invalid_body",
+            ApiError::InvalidModel(_) => "invalid_model",
+            ApiError::InvalidSettings { .. } => "invalid_settings",
+            ApiError::PayloadTooLarge { .. } => "payload_too_large",
+            ApiError::InvalidId { .. } => "invalid_id",
+            ApiError::InvalidParameter { .. } => "invalid_parameter",
+            ApiError::NotFound { .. } => "not_found",
+            ApiError::MethodNotAllowed => "method_not_allowed",
+            ApiError::Forbidden => "forbidden",
+            ApiError::RunFinished { .. } => "run_finished",
+            ApiError::RequestTimeout { .. } => "request_timeout",
+            ApiError::DatabaseUnavailable(_) => "database_unavailable",
+            ApiError::Internal(_) => "internal",
+        }
+    }
+
+    fn message_and_details(&self) -> (String, Value) {
+        match self {
+            ApiError::InvalidJson { message, details }
+            | ApiError::InvalidBody { message, details } => (message.clone(), details.clone()),
+            ApiError::InvalidModel(diagnostics) => {
+                let n = diagnostics.len();
+                let message = match diagnostics.first() {
+                    Some(first) if n == 1 => format!("the model is invalid: {}", first.message),
+                    _ => format!("the model is invalid: {n} problems, listed in details"),
+                };
+                (message, json!(diagnostics))
+            }
+            ApiError::InvalidSettings {
+                message,
+                diagnostics,
+            } => (message.clone(), json!(diagnostics)),
+            ApiError::PayloadTooLarge { limit } => (
+                format!(
+                    "the request body is larger than the limit of {} (MAX_REQUEST_SIZE)",
+                    human_bytes(*limit)
+                ),
+                json!({ "limit": "MAX_REQUEST_SIZE", "limit_bytes": limit }),
+            ),
+            ApiError::InvalidId { id } => (
+                format!(
+                    "`{id}` is not a run id: expected a UUID such as `3f2b8c1e-0d4a-4c3e-9a57-6f1e2d3c4b5a`"
+                ),
+                json!({ "parameter": "id" }),
+            ),
+            ApiError::InvalidParameter { parameter, message } => {
+                (message.clone(), json!({ "parameter": parameter }))
+            }
+            ApiError::NotFound { message } => (message.clone(), Value::Null),
+            ApiError::MethodNotAllowed => (
+                "this method is not allowed on this path".to_string(),
+                Value::Null,
+            ),
+            ApiError::Forbidden => (
+                "this needs the run's owner token: send `Authorization: Bearer <owner_token>`"
+                    .to_string(),
+                Value::Null,
+            ),
+            ApiError::RunFinished { status } => (
+                format!("the run has already finished with status `{status}`"),
+                json!({ "status": status }),
+            ),
+            ApiError::RequestTimeout { limit_ms } => (
+                format!(
+                    "the request took longer than the limit of {limit_ms} ms (REQUEST_TIMEOUT)"
+                ),
+                json!({ "limit": "REQUEST_TIMEOUT", "limit_ms": limit_ms }),
+            ),
+            ApiError::DatabaseUnavailable(_) => (
+                "the database is unavailable: try again shortly".to_string(),
+                Value::Null,
+            ),
+            ApiError::Internal(_) => ("internal server error".to_string(), Value::Null),
+        }
+    }
+}
+
+impl From<sqlx::Error> for ApiError {
+    fn from(e: sqlx::Error) -> ApiError {
+        // Every database failure is reported as the database being unavailable: the requests
+        // themselves are well-formed by the time they reach SQL, so a failure there is the
+        // database's state (down, restarting, overloaded, timed out), not the client's fault.
+        ApiError::DatabaseUnavailable(e)
+    }
+}
+
+impl IntoResponse for ApiError {
+    fn into_response(self) -> Response {
+        let status = self.status();
+        match &self {
+            ApiError::DatabaseUnavailable(e) => tracing::warn!(error = %e, "database error"),
+            ApiError::Internal(e) => tracing::error!(error = %e, "internal error"),
+            _ => {}
+        }
+        let (message, details) = self.message_and_details();
+        let body = json!({
+            "error": { "code": self.code(), "message": message, "details": details }
+        });
+        (status, Json(body)).into_response()
+    }
+}
+
+/// `10485760` as `10 MiB`, `1536` as `1536 bytes`.
+pub fn human_bytes(n: usize) -> String {
+    const MIB: usize = 1 << 20;
+    const KIB: usize = 1 << 10;
+    if n >= MIB && n.is_multiple_of(MIB) {
+        format!("{} MiB", n / MIB)
+    } else if n >= KIB && n.is_multiple_of(KIB) {
+        format!("{} KiB", n / KIB)
+    } else {
+        format!("{n} bytes")
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::human_bytes;
+
+    #[test]
+    fn sizes_read_well() {
+        for (n, want) in [
+            (10 << 20, "10 MiB"),
+            (512 << 10, "512 KiB"),
+            (1500, "1500 bytes"),
+        ] {
+            assert_eq!(human_bytes(n), want);
+        }
+    }
+}

@@ -1,0 +1,464 @@
+//! The run executor: a fixed pool of `MAX_CONCURRENT_RUNS` OS threads that take queued runs
+//! in order and run them on the engine, never on the async runtime's threads.
+//!
+//! Each run uses every core (`available_parallelism` engine threads), so a single run is as fast
+//! as the command line, and several share the cores. Progress goes to the run's event channel
+//! after each chunk, and to the database at most once a second. A run's result is stored rows
+//! first, status and summary last, retried while the database is away.
+//!
+//! On shutdown the running runs stop at a chunk boundary and are *not* recorded: they stay
+//! `running` in the database, and the next start runs them again from the beginning. Runs are
+//! deterministic, so they end with the numbers they would have had.
+
+use std::collections::{HashMap, VecDeque};
+use std::panic::AssertUnwindSafe;
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::sync::{Arc, Condvar, Mutex};
+use std::thread::JoinHandle;
+use std::time::{Duration, Instant};
+
+use scenarioforge_core::summary::Named;
+use scenarioforge_core::{ModelSpec, Observer, Progress, RunSettings, Status, Stop, compile, run};
+use sqlx::PgPool;
+use tokio::runtime::Handle;
+use uuid::Uuid;
+
+use crate::db;
+use crate::live::{DoneEvent, LiveRun, OutputProgress, ProgressEvent, RunEvent};
+use crate::telemetry::Metrics;
+
+/// The nice value of run threads (and so of the engine threads they start, which inherit it).
+/// Runs keep every core busy; at a lower priority they still get all the CPU nobody else wants,
+/// while request handling (and PostgreSQL) is scheduled first: `/health` stays fast under load.
+const RUN_NICE: i32 = 10;
+
+/// Progress is written to the database at most this often (the event stream gets every chunk).
+const DB_PROGRESS_EVERY: Duration = Duration::from_secs(1);
+
+/// A run to execute.
+#[derive(Debug)]
+pub struct Job {
+    pub id: Uuid,
+    pub spec: ModelSpec,
+    pub settings: RunSettings,
+}
+
+/// What the executor needs to know of the configuration.
+#[derive(Clone, Debug)]
+pub struct ExecutorConfig {
+    pub max_concurrent_runs: usize,
+    /// `MAX_SIMULATION_TIME`: the longest a run may take, whatever it asks for.
+    pub max_simulation_time: Duration,
+    /// Engine threads per run.
+    pub engine_threads: usize,
+}
+
+#[derive(Clone, Debug)]
+pub struct Executor {
+    inner: Arc<Inner>,
+}
+
+#[derive(Debug)]
+struct Inner {
+    config: ExecutorConfig,
+    pool: PgPool,
+    runtime: Handle,
+    metrics: Arc<Metrics>,
+    queue: Mutex<VecDeque<Job>>,
+    wake: Condvar,
+    live: Mutex<HashMap<Uuid, Arc<LiveRun>>>,
+    running: AtomicUsize,
+    shutdown: AtomicBool,
+    workers: Mutex<Vec<JoinHandle<()>>>,
+}
+
+impl Executor {
+    /// Starts the worker threads. Must be called within a tokio runtime, whose handle the
+    /// workers use for their database calls.
+    pub fn start(config: ExecutorConfig, pool: PgPool, metrics: Arc<Metrics>) -> Executor {
+        let inner = Arc::new(Inner {
+            config,
+            pool,
+            runtime: Handle::current(),
+            metrics,
+            queue: Mutex::new(VecDeque::new()),
+            wake: Condvar::new(),
+            live: Mutex::new(HashMap::new()),
+            running: AtomicUsize::new(0),
+            shutdown: AtomicBool::new(false),
+            workers: Mutex::new(Vec::new()),
+        });
+        let workers = (0..inner.config.max_concurrent_runs)
+            .map(|i| {
+                let inner = Arc::clone(&inner);
+                std::thread::Builder::new()
+                    .name(format!("run-worker-{i}"))
+                    .spawn(move || inner.work())
+            })
+            .collect::<Result<Vec<_>, _>>();
+        match workers {
+            Ok(w) => *lock(&inner.workers) = w,
+            // Without threads nothing can run; the server cannot do its job.
+            Err(e) => panic!("cannot start the run worker threads: {e}"),
+        }
+        Executor { inner }
+    }
+
+    /// Queues a stored run. A run already queued or running here is not queued twice.
+    pub fn submit(&self, job: Job) {
+        {
+            let mut live = lock(&self.inner.live);
+            if live.contains_key(&job.id) {
+                return;
+            }
+            live.insert(job.id, Arc::new(LiveRun::new(job.settings.iterations)));
+        }
+        lock(&self.inner.queue).push_back(job);
+        self.inner.wake.notify_one();
+    }
+
+    /// The live state of a queued or running run.
+    pub fn live(&self, id: Uuid) -> Option<Arc<LiveRun>> {
+        lock(&self.inner.live).get(&id).cloned()
+    }
+
+    /// Asks a running run to stop at its next chunk; false when it is not running here.
+    pub fn cancel(&self, id: Uuid) -> bool {
+        match self.live(id) {
+            Some(live) => {
+                live.cancel.store(true, Ordering::Relaxed);
+                true
+            }
+            None => false,
+        }
+    }
+
+    /// Forgets a run that will not run (cancelled while queued, or deleted), ending its event
+    /// streams with a `done` event of `status`.
+    pub fn forget(&self, id: Uuid, status: &str) {
+        lock(&self.inner.queue).retain(|j| j.id != id);
+        let Some(live) = lock(&self.inner.live).remove(&id) else {
+            return;
+        };
+        live.cancel.store(true, Ordering::Relaxed);
+        let (done, total) = match live.subscribe().0 {
+            RunEvent::Progress(p) => (p.iterations_done, p.iterations_total),
+            RunEvent::Done(d) => (d.iterations_done, d.iterations_total),
+        };
+        live.publish(RunEvent::Done(Arc::new(DoneEvent {
+            status: status.to_string(),
+            iterations_done: done,
+            iterations_total: total,
+            elapsed_ms: None,
+            error: None,
+        })));
+    }
+
+    pub fn running(&self) -> usize {
+        self.inner.running.load(Ordering::Relaxed)
+    }
+
+    pub fn queued(&self) -> usize {
+        lock(&self.inner.queue).len()
+    }
+
+    /// Stops taking runs and asks the running ones to stop at their next chunk boundary,
+    /// without recording them: they stay `running` in the database for the next start.
+    pub fn shutdown(&self) {
+        self.inner.shutdown.store(true, Ordering::SeqCst);
+        self.inner.wake.notify_all();
+    }
+
+    pub fn is_shutting_down(&self) -> bool {
+        self.inner.shutdown.load(Ordering::SeqCst)
+    }
+
+    /// Waits up to `timeout` for the worker threads to end (after [`Executor::shutdown`]);
+    /// false if some are still busy.
+    pub fn join(&self, timeout: Duration) -> bool {
+        let deadline = Instant::now() + timeout;
+        let mut workers = std::mem::take(&mut *lock(&self.inner.workers));
+        while Instant::now() < deadline {
+            if workers.iter().all(JoinHandle::is_finished) {
+                for w in workers.drain(..) {
+                    let _ = w.join();
+                }
+                return true;
+            }
+            std::thread::sleep(Duration::from_millis(10));
+        }
+        *lock(&self.inner.workers) = workers;
+        false
+    }
+}
+
+impl Inner {
+    fn stopping(&self) -> bool {
+        self.shutdown.load(Ordering::SeqCst)
+    }
+
+    /// One worker thread: takes the oldest queued run, runs it, repeats until shutdown.
+    fn work(&self) {
+        lower_priority();
+        loop {
+            let job = {
+                let mut queue = lock(&self.queue);
+                loop {
+                    if self.stopping() {
+                        return;
+                    }
+                    if let Some(job) = queue.pop_front() {
+                        break job;
+                    }
+                    queue = self.wake.wait(queue).unwrap_or_else(|e| e.into_inner());
+                }
+            };
+            self.running.fetch_add(1, Ordering::Relaxed);
+            let id = job.id;
+            self.execute(&job);
+            self.running.fetch_sub(1, Ordering::Relaxed);
+            if !self.stopping() {
+                lock(&self.live).remove(&id);
+            }
+        }
+    }
+
+    fn execute(&self, job: &Job) {
+        let Some(live) = lock(&self.live).get(&job.id).cloned() else {
+            return;
+        };
+        let id = job.id;
+        match self.retry("start a run", || db::mark_running(&self.pool, id)) {
+            Some(true) => {}
+            // Cancelled while queued, or deleted: nothing to run. (Shutdown: left queued.)
+            Some(false) | None => return,
+        }
+        let total = job.settings.iterations;
+        let model = match compile(&job.spec) {
+            Ok(m) => m,
+            Err(diagnostics) => {
+                // Only a run stored by an older engine can get here: new runs are compiled
+                // before they are accepted.
+                let message = format!(
+                    "the model no longer compiles: {}",
+                    diagnostics
+                        .iter()
+                        .map(|d| d.message.as_str())
+                        .collect::<Vec<_>>()
+                        .join("; ")
+                );
+                self.record_failure(id, &live, total, &message);
+                return;
+            }
+        };
+        let started = Instant::now();
+        let limit = job
+            .settings
+            .max_time_ms
+            .map_or(self.config.max_simulation_time, |ms| {
+                Duration::from_millis(ms).min(self.config.max_simulation_time)
+            });
+        let observer = RunObserver {
+            id,
+            live: &live,
+            executor: self,
+            started,
+            deadline: started + limit,
+            last_db_write: Mutex::new(started),
+        };
+        live.publish(RunEvent::Progress(Arc::new(ProgressEvent {
+            status: "running",
+            iterations_done: 0,
+            iterations_total: total,
+            elapsed_ms: 0,
+            outputs: Named(Vec::new()),
+        })));
+        let outcome = std::panic::catch_unwind(AssertUnwindSafe(|| {
+            run(&model, &job.settings, self.config.engine_threads, &observer)
+        }));
+        let elapsed = started.elapsed();
+        let mut output = match outcome {
+            Ok(output) => output,
+            Err(panic) => {
+                let what = panic
+                    .downcast_ref::<&str>()
+                    .map(|s| s.to_string())
+                    .or_else(|| panic.downcast_ref::<String>().cloned())
+                    .unwrap_or_default();
+                tracing::error!(run = %id, panic = %what, "the engine panicked");
+                self.record_failure(id, &live, total, "the engine failed on this model");
+                return;
+            }
+        };
+        if self.stopping() && !live.cancelled() && output.summary.status == Status::Cancelled {
+            // Stopped by the shutdown: left `running` for the next start to run again.
+            tracing::info!(run = %id, "run interrupted by shutdown; it will resume at the next start");
+            return;
+        }
+        output.summary.elapsed_ms = u64::try_from(elapsed.as_millis()).unwrap_or(u64::MAX);
+        let status = match output.summary.status {
+            Status::Completed => "completed",
+            Status::TimedOut => "timed_out",
+            Status::Cancelled => "cancelled",
+        };
+        let summary = output.summary.to_json();
+        let warnings = serde_json::to_value(&output.summary.warnings).unwrap_or_default();
+        let finished = db::Finished {
+            status,
+            iterations_done: output.summary.iterations,
+            summary: &summary,
+            warnings,
+            elapsed_ms: output.summary.elapsed_ms,
+            samples: &output.samples,
+        };
+        let storing = Instant::now();
+        match self.retry("store a run's result", || {
+            db::finish(&self.pool, id, &finished)
+        }) {
+            Some(true) => {}
+            // Deleted while it ran, or shutdown while the database was away (then it runs
+            // again at the next start).
+            Some(false) | None => return,
+        }
+        self.metrics
+            .run_finished(status, output.summary.iterations, elapsed.as_secs_f64());
+        tracing::info!(
+            run = %id,
+            status,
+            iterations = output.summary.iterations,
+            elapsed_ms = output.summary.elapsed_ms,
+            store_ms = storing.elapsed().as_millis(),
+            "run finished"
+        );
+        live.publish(RunEvent::Done(Arc::new(DoneEvent {
+            status: status.to_string(),
+            iterations_done: output.summary.iterations,
+            iterations_total: total,
+            elapsed_ms: Some(output.summary.elapsed_ms),
+            error: None,
+        })));
+    }
+
+    fn record_failure(&self, id: Uuid, live: &LiveRun, total: u64, message: &str) {
+        if self
+            .retry("record a failed run", || db::fail(&self.pool, id, message))
+            .is_none()
+        {
+            return;
+        }
+        self.metrics.run_finished("failed", 0, 0.0);
+        live.publish(RunEvent::Done(Arc::new(DoneEvent {
+            status: "failed".to_string(),
+            iterations_done: 0,
+            iterations_total: total,
+            elapsed_ms: None,
+            error: Some(message.to_string()),
+        })));
+    }
+
+    /// Runs a database call from this (non-async) thread, retrying with backoff while the
+    /// database is unavailable; `None` if the server shuts down first.
+    fn retry<T, F, Fut>(&self, what: &str, call: F) -> Option<T>
+    where
+        F: Fn() -> Fut,
+        Fut: Future<Output = Result<T, sqlx::Error>>,
+    {
+        let mut wait = Duration::from_millis(100);
+        loop {
+            match self.runtime.block_on(call()) {
+                Ok(v) => return Some(v),
+                Err(e) => {
+                    tracing::warn!(error = %e, "cannot {what}; retrying in {wait:?}");
+                }
+            }
+            let until = Instant::now() + wait;
+            while Instant::now() < until {
+                if self.stopping() {
+                    return None;
+                }
+                std::thread::sleep(Duration::from_millis(20));
+            }
+            wait = (wait * 2).min(Duration::from_secs(5));
+        }
+    }
+}
+
+/// The engine's view of the server: progress out, stop requests in.
+struct RunObserver<'a> {
+    id: Uuid,
+    live: &'a LiveRun,
+    executor: &'a Inner,
+    started: Instant,
+    deadline: Instant,
+    last_db_write: Mutex<Instant>,
+}
+
+impl Observer for RunObserver<'_> {
+    fn progress(&self, p: &Progress) {
+        let elapsed = self.started.elapsed();
+        let finite = |x: f64| x.is_finite().then_some(x);
+        self.live
+            .publish(RunEvent::Progress(Arc::new(ProgressEvent {
+                status: "running",
+                iterations_done: p.iterations_done,
+                iterations_total: p.iterations_total,
+                elapsed_ms: u64::try_from(elapsed.as_millis()).unwrap_or(u64::MAX),
+                outputs: Named(
+                    p.outputs
+                        .iter()
+                        .map(|(id, mean, sem)| {
+                            (
+                                id.clone(),
+                                OutputProgress {
+                                    mean: finite(*mean),
+                                    sem: finite(*sem),
+                                },
+                            )
+                        })
+                        .collect(),
+                ),
+            })));
+        let Ok(mut last) = self.last_db_write.try_lock() else {
+            return;
+        };
+        if last.elapsed() >= DB_PROGRESS_EVERY {
+            *last = Instant::now();
+            // Fire and forget on the runtime: the engine thread never waits for the database.
+            let pool = self.executor.pool.clone();
+            let (id, done) = (self.id, p.iterations_done);
+            self.executor.runtime.spawn(async move {
+                if let Err(e) = db::update_progress(&pool, id, done).await {
+                    tracing::debug!(run = %id, error = %e, "progress not stored");
+                }
+            });
+        }
+    }
+
+    fn should_stop(&self) -> Option<Stop> {
+        if self.live.cancelled() || self.executor.stopping() {
+            Some(Stop::Cancelled)
+        } else if Instant::now() >= self.deadline {
+            Some(Stop::TimedOut)
+        } else {
+            None
+        }
+    }
+}
+
+/// Lowers the calling thread's priority to [`RUN_NICE`]. On Linux the nice value belongs to
+/// the thread, and threads it creates inherit it.
+fn lower_priority() {
+    #[cfg(target_os = "linux")]
+    {
+        let tid = rustix::thread::gettid();
+        if let Err(e) = rustix::process::setpriority_process(Some(tid), RUN_NICE) {
+            tracing::warn!(error = %e, "cannot lower the priority of a run thread");
+        }
+    }
+}
+
+/// Locks a mutex, ignoring poisoning: every lock here guards plain data that a panicking
+/// holder cannot leave half-updated.
+fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(|e| e.into_inner())
+}

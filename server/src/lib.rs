@@ -1,0 +1,157 @@
+//! ScenarioForge's server: runs too big for a browser, executed on a pool of threads, every
+//! result kept in PostgreSQL behind an unguessable link, progress streamed live.
+//!
+//! [`app`] is the whole HTTP API as an axum `Router`, so tests drive it without a socket:
+//!
+//! ```no_run
+//! # async fn demo() -> Result<(), Box<dyn std::error::Error>> {
+//! use scenarioforge_server::{app, config::Config, state::AppState};
+//! use tower::ServiceExt;
+//!
+//! let config = Config::from_env()?;
+//! let state = AppState::new(config)?;
+//! state.prepare_database().await?; // migrations, and runs left unfinished queued again
+//! let request = axum::http::Request::get("/health").body(axum::body::Body::empty())?;
+//! let response = app(state).oneshot(request).await?;
+//! assert!(response.status().is_success());
+//! # Ok(()) }
+//! ```
+//!
+//! The pieces, in the order a request meets them: [`config`] (the environment), [`middleware`]
+//! (timeout, request counts), [`routes`] (one router per resource), [`extract`] (bodies, ids and
+//! tokens made into values), [`error`] (the one error shape), [`executor`] (the run threads),
+//! [`live`] (a running run's events), [`db`] (every SQL statement), [`telemetry`] (`/metrics`).
+#![forbid(unsafe_code)]
+
+pub mod config;
+pub mod db;
+pub mod error;
+pub mod executor;
+pub mod extract;
+pub mod live;
+pub mod middleware;
+pub mod routes;
+pub mod state;
+pub mod telemetry;
+
+use std::time::Duration;
+
+use axum::Router;
+use axum::extract::DefaultBodyLimit;
+use axum::response::IntoResponse;
+use tower_http::catch_panic::CatchPanicLayer;
+use tower_http::trace::TraceLayer;
+
+use crate::config::Config;
+use crate::error::ApiError;
+use crate::state::AppState;
+
+/// The HTTP API: `/api/runs`, `/api/models`, `/health`, `/metrics`.
+pub fn app(state: AppState) -> Router {
+    let limit = state.config.max_request_size;
+    Router::new()
+        .merge(routes::runs::router())
+        .merge(routes::events::router())
+        .merge(routes::samples::router())
+        .merge(routes::models::router())
+        .merge(routes::health::router())
+        .merge(routes::metrics::router())
+        .fallback(|| async {
+            ApiError::NotFound {
+                message: "no such endpoint".to_string(),
+            }
+        })
+        .method_not_allowed_fallback(|| async { ApiError::MethodNotAllowed })
+        .layer(DefaultBodyLimit::max(limit))
+        .layer(axum::middleware::from_fn_with_state(
+            state.clone(),
+            middleware::request_timeout,
+        ))
+        .layer(axum::middleware::from_fn_with_state(
+            state.clone(),
+            middleware::count_requests,
+        ))
+        .layer(TraceLayer::new_for_http())
+        .layer(CatchPanicLayer::custom(|_| {
+            ApiError::Internal("a handler panicked".to_string()).into_response()
+        }))
+        .with_state(state)
+}
+
+/// How long a graceful shutdown waits for the runs to reach a chunk boundary.
+const SHUTDOWN_GRACE: Duration = Duration::from_secs(30);
+
+/// `scenarioforge serve`: listens on `BIND_ADDR` until SIGTERM or SIGINT, then stops
+/// accepting, lets running runs reach a chunk boundary and leaves them to be resumed.
+pub async fn serve(config: Config) -> std::io::Result<()> {
+    let listener = tokio::net::TcpListener::bind(config.bind_addr).await?;
+    let state = AppState::new(config).map_err(std::io::Error::other)?;
+    tracing::info!(address = %listener.local_addr()?, "listening");
+    // Migrations first. If the database is not up yet, the server starts anyway, answers 503
+    // (and /health says degraded) meanwhile, and catches up when it comes.
+    let prepared = match state.prepare_database().await {
+        Ok(n) => {
+            if n > 0 {
+                tracing::info!(runs = n, "resuming runs left unfinished");
+            }
+            true
+        }
+        Err(e) => {
+            tracing::warn!(error = %e, "database not ready at start-up; retrying in the background");
+            false
+        }
+    };
+    tokio::spawn({
+        let state = state.clone();
+        async move {
+            if !prepared {
+                state.prepare_database_with_retry().await;
+            }
+            state.retention_task().await;
+        }
+    });
+    let shutdown = {
+        let state = state.clone();
+        async move {
+            shutdown_signal().await;
+            tracing::info!(
+                "shutting down: runs stop at a chunk boundary and resume at the next start"
+            );
+            state.begin_shutdown();
+        }
+    };
+    axum::serve(listener, app(state.clone()))
+        .with_graceful_shutdown(shutdown)
+        .await?;
+    let executor = state.executor.clone();
+    let joined = tokio::task::spawn_blocking(move || executor.join(SHUTDOWN_GRACE))
+        .await
+        .unwrap_or(false);
+    if !joined {
+        tracing::warn!("runs still busy after {SHUTDOWN_GRACE:?}; exiting anyway");
+    }
+    state.pool.close().await;
+    Ok(())
+}
+
+async fn shutdown_signal() {
+    let interrupt = tokio::signal::ctrl_c();
+    #[cfg(unix)]
+    {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut term) => {
+                tokio::select! {
+                    _ = interrupt => {}
+                    _ = term.recv() => {}
+                }
+            }
+            Err(_) => {
+                let _ = interrupt.await;
+            }
+        }
+    }
+    #[cfg(not(unix))]
+    {
+        let _ = interrupt.await;
+    }
+}

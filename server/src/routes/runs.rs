@@ -1,0 +1,310 @@
+//! `/api/runs`: create a run, read it, cancel it, delete it.
+
+use axum::Json;
+use axum::Router;
+use axum::extract::State;
+use axum::http::{HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post};
+use scenarioforge_core::diag::Diagnostic;
+use scenarioforge_core::model::thousands;
+use scenarioforge_core::run::ENGINE;
+use scenarioforge_core::{ModelSpec, RunSettings, Settings, compile};
+use serde::{Deserialize, Serialize};
+use serde_json::value::RawValue;
+use serde_json::{Value, json};
+use sha2::{Digest, Sha256};
+use uuid::Uuid;
+
+use crate::db::{self, StoredSettings};
+use crate::error::ApiError;
+use crate::executor::Job;
+use crate::extract::{JsonBody, OwnerToken, RunId, hex, new_owner_token, token_hash};
+use crate::state::AppState;
+
+pub fn router() -> Router<AppState> {
+    Router::new()
+        .route("/api/runs", post(create))
+        .route("/api/runs/{id}", get(read).delete(remove))
+        .route("/api/runs/{id}/cancel", post(cancel))
+}
+
+/// The body of `POST /api/runs` and `POST /api/models/validate`: a model, and settings that
+/// override the model's own.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RunRequest {
+    pub model: ModelSpec,
+    #[serde(default)]
+    pub settings: Settings,
+}
+
+/// A request that passed every check: what the executor will run.
+#[derive(Debug)]
+pub struct ValidRun {
+    pub spec: ModelSpec,
+    pub settings: RunSettings,
+}
+
+impl RunRequest {
+    /// Compiles the model and checks the settings against the server's limits, collecting every
+    /// diagnostic of both.
+    pub fn validate(self, state: &AppState) -> Result<ValidRun, ApiError> {
+        let compiled = compile(&self.model);
+        let effective = self.model.settings.overridden_by(&self.settings);
+        let settings = RunSettings::validate(&effective, state.config.max_iterations);
+        match (compiled, settings) {
+            (Ok(_), Ok(mut settings)) => {
+                // SAMPLE_ROWS is the most rows stored per run; a run's sample_size may lower it.
+                settings.sample_size = effective
+                    .sample_size
+                    .map_or(state.config.sample_rows, |s| {
+                        usize::try_from(s).unwrap_or(usize::MAX)
+                    })
+                    .min(state.config.sample_rows);
+                Ok(ValidRun {
+                    spec: self.model,
+                    settings,
+                })
+            }
+            (Err(mut model), settings) => {
+                model.extend(settings.err().unwrap_or_default());
+                Err(ApiError::InvalidModel(model))
+            }
+            (Ok(_), Err(diagnostics)) => Err(settings_error(
+                &effective,
+                state.config.max_iterations,
+                diagnostics,
+            )),
+        }
+    }
+}
+
+/// `422 invalid_settings`, whose message names the limit that was crossed.
+fn settings_error(effective: &Settings, max: u64, diagnostics: Vec<Diagnostic>) -> ApiError {
+    let message = match effective.iterations {
+        Some(n) if n > max => format!(
+            "iterations {} exceed the limit of {} (MAX_SIMULATION_ITERATIONS)",
+            thousands(n),
+            thousands(max)
+        ),
+        _ => format!(
+            "invalid settings: {}",
+            diagnostics
+                .iter()
+                .map(|d| d.message.as_str())
+                .collect::<Vec<_>>()
+                .join("; ")
+        ),
+    };
+    ApiError::InvalidSettings {
+        message,
+        diagnostics,
+    }
+}
+
+#[derive(Debug, Serialize)]
+struct Links {
+    #[serde(rename = "self")]
+    this: String,
+    events: String,
+    samples: String,
+    share: String,
+}
+
+fn links(id: Uuid) -> Links {
+    Links {
+        this: format!("/api/runs/{id}"),
+        events: format!("/api/runs/{id}/events"),
+        samples: format!("/api/runs/{id}/samples"),
+        share: format!("/runs/{id}"),
+    }
+}
+
+/// `POST /api/runs` → `202`: the run is stored `queued` before the answer, then executed.
+async fn create(
+    State(state): State<AppState>,
+    JsonBody(request): JsonBody<RunRequest>,
+) -> Result<Response, ApiError> {
+    let run = request.validate(&state)?;
+    let id = Uuid::new_v4();
+    let token = new_owner_token()?;
+    let model = serde_json::to_value(&run.spec)
+        .map_err(|e| ApiError::Internal(format!("cannot serialise a model: {e}")))?;
+    let settings = StoredSettings::from(run.settings);
+    let spec_hash = spec_hash(&model, &settings);
+    db::insert_run(
+        &state.pool,
+        &db::NewRun {
+            id,
+            owner_token_hash: &token_hash(&token),
+            model: &model,
+            settings,
+            spec_hash: &spec_hash,
+            engine: ENGINE,
+        },
+    )
+    .await?;
+    state.metrics.run_created();
+    state.executor.submit(Job {
+        id,
+        spec: run.spec,
+        settings: run.settings,
+    });
+    let links = links(id);
+    let location = HeaderValue::from_str(&links.this).ok();
+    let body = json!({ "id": id, "owner_token": token, "status": "queued", "links": links });
+    let mut response = (StatusCode::ACCEPTED, Json(body)).into_response();
+    if let Some(location) = location {
+        response.headers_mut().insert(header::LOCATION, location);
+    }
+    Ok(response)
+}
+
+/// SHA-256 of the model and the effective settings, as stored.
+fn spec_hash(model: &Value, settings: &StoredSettings) -> String {
+    let mut hasher = Sha256::new();
+    hasher.update(model.to_string().as_bytes());
+    hasher.update(b"\n");
+    hasher.update(json!(settings).to_string().as_bytes());
+    hex(&hasher.finalize())
+}
+
+#[derive(Debug, Serialize)]
+struct RunView {
+    id: Uuid,
+    status: String,
+    progress: ProgressView,
+    timings: Timings,
+    model: Value,
+    settings: Value,
+    engine: String,
+    spec_hash: String,
+    /// The summary document exactly as stored: the bytes of `scenarioforge run --format json`.
+    summary: Option<Box<RawValue>>,
+    warnings: Value,
+    error: Option<String>,
+    sample_rows: i32,
+    links: Links,
+}
+
+#[derive(Debug, Serialize)]
+struct ProgressView {
+    iterations_done: i64,
+    iterations_total: i64,
+}
+
+#[derive(Debug, Serialize)]
+struct Timings {
+    created_at: String,
+    started_at: Option<String>,
+    finished_at: Option<String>,
+    /// Time spent running (queueing excluded), once finished.
+    elapsed_ms: Option<i64>,
+}
+
+fn rfc3339(t: chrono::DateTime<chrono::Utc>) -> String {
+    t.to_rfc3339_opts(chrono::SecondsFormat::Millis, true)
+}
+
+/// `GET /api/runs/{id}`: anyone with the id may read the run (the id is the share link).
+async fn read(State(state): State<AppState>, RunId(id): RunId) -> Result<Response, ApiError> {
+    let row = db::get_run(&state.pool, id)
+        .await?
+        .ok_or_else(|| not_found(id))?;
+    let mut iterations_done = row.iterations_done;
+    // The database hears of progress once a second; the executor knows it chunk by chunk.
+    if let Some(live) = state.executor.live(id)
+        && let (crate::live::RunEvent::Progress(p), _) = live.subscribe()
+    {
+        iterations_done = iterations_done.max(i64::try_from(p.iterations_done).unwrap_or(0));
+    }
+    let summary = row
+        .summary
+        .map(RawValue::from_string)
+        .transpose()
+        .map_err(|e| ApiError::Internal(format!("stored summary of {id} is not JSON: {e}")))?;
+    let view = RunView {
+        id: row.id,
+        status: row.status,
+        progress: ProgressView {
+            iterations_done,
+            iterations_total: row.iterations_total,
+        },
+        timings: Timings {
+            created_at: rfc3339(row.created_at),
+            started_at: row.started_at.map(rfc3339),
+            finished_at: row.finished_at.map(rfc3339),
+            elapsed_ms: row.elapsed_ms,
+        },
+        model: row.model.0,
+        settings: row.settings.0,
+        engine: row.engine,
+        spec_hash: row.spec_hash,
+        summary,
+        warnings: row.warnings.map_or_else(|| json!([]), |w| w.0),
+        error: row.error,
+        sample_rows: row.sample_rows,
+        links: links(id),
+    };
+    Ok(Json(view).into_response())
+}
+
+pub fn not_found(id: Uuid) -> ApiError {
+    ApiError::NotFound {
+        message: format!("no run with id `{id}`"),
+    }
+}
+
+/// Checks the owner token of run `id`; returns its status.
+async fn authorize(state: &AppState, id: Uuid, token: &OwnerToken) -> Result<String, ApiError> {
+    let (status, hash) = db::get_owner(&state.pool, id)
+        .await?
+        .ok_or_else(|| not_found(id))?;
+    // Hashes of 256-bit random tokens are compared: timing reveals nothing usable.
+    match token.0 {
+        Some(given) if given.as_slice() == hash.as_slice() => Ok(status),
+        _ => Err(ApiError::Forbidden),
+    }
+}
+
+fn is_finished(status: &str) -> bool {
+    !matches!(status, "queued" | "running")
+}
+
+/// `POST /api/runs/{id}/cancel` (owner only) → `202`. A queued run is cancelled at once; a
+/// running one stops at its next chunk and keeps its partial summary, status `cancelled`.
+async fn cancel(
+    State(state): State<AppState>,
+    RunId(id): RunId,
+    token: OwnerToken,
+) -> Result<Response, ApiError> {
+    let status = authorize(&state, id, &token).await?;
+    if is_finished(&status) {
+        return Err(ApiError::RunFinished { status });
+    }
+    if db::cancel_queued(&state.pool, id).await? {
+        state.executor.forget(id, "cancelled");
+        let body = json!({ "id": id, "status": "cancelled", "cancel_requested": true, "links": links(id) });
+        return Ok((StatusCode::ACCEPTED, Json(body)).into_response());
+    }
+    state.executor.cancel(id);
+    // The run ends `cancelled` at its next chunk boundary; its events say when.
+    let body =
+        json!({ "id": id, "status": "running", "cancel_requested": true, "links": links(id) });
+    Ok((StatusCode::ACCEPTED, Json(body)).into_response())
+}
+
+/// `DELETE /api/runs/{id}` (owner only) → `204`: the run and its rows are gone; a running run
+/// is stopped first.
+async fn remove(
+    State(state): State<AppState>,
+    RunId(id): RunId,
+    token: OwnerToken,
+) -> Result<Response, ApiError> {
+    authorize(&state, id, &token).await?;
+    state.executor.cancel(id);
+    db::delete_run(&state.pool, id).await?;
+    state.executor.forget(id, "deleted");
+    Ok(StatusCode::NO_CONTENT.into_response())
+}

@@ -1,0 +1,146 @@
+//! What every handler shares: the configuration, the database pool, the run executor, the
+//! metrics, and the shutdown signal that ends live event streams.
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::{Duration, Instant};
+
+use scenarioforge_core::ModelSpec;
+use sqlx::PgPool;
+use tokio::sync::watch;
+
+use crate::config::Config;
+use crate::db::{self, StoredSettings};
+use crate::executor::{Executor, ExecutorConfig, Job};
+use crate::telemetry::Metrics;
+
+#[derive(Clone, Debug)]
+pub struct AppState {
+    pub config: Arc<Config>,
+    pub pool: PgPool,
+    pub executor: Executor,
+    pub metrics: Arc<Metrics>,
+    pub started: Instant,
+    /// Set once the migrations are applied and unfinished runs queued again.
+    database_ready: Arc<AtomicBool>,
+    shutdown: watch::Sender<bool>,
+}
+
+impl AppState {
+    /// Builds the state and starts the executor's threads (within a tokio runtime). Nothing
+    /// here touches the database yet: see [`AppState::prepare_database`].
+    pub fn new(config: Config) -> Result<AppState, sqlx::Error> {
+        let pool = db::pool(&config.database_url, &config.db)?;
+        let metrics = Arc::new(Metrics::default());
+        let executor = Executor::start(
+            ExecutorConfig {
+                max_concurrent_runs: config.max_concurrent_runs,
+                max_simulation_time: config.max_simulation_time,
+                engine_threads: std::thread::available_parallelism().map_or(1, |n| n.get()),
+            },
+            pool.clone(),
+            Arc::clone(&metrics),
+        );
+        Ok(AppState {
+            config: Arc::new(config),
+            pool,
+            executor,
+            metrics,
+            started: Instant::now(),
+            database_ready: Arc::new(AtomicBool::new(false)),
+            shutdown: watch::channel(false).0,
+        })
+    }
+
+    /// Applies the migrations and queues again the runs a previous process left unfinished.
+    /// Returns how many were queued.
+    pub async fn prepare_database(&self) -> Result<usize, sqlx::migrate::MigrateError> {
+        db::MIGRATOR.run(&self.pool).await?;
+        let unfinished = db::requeue_unfinished(&self.pool).await?;
+        let mut queued = 0;
+        for run in unfinished {
+            let spec = serde_json::from_value::<ModelSpec>(run.model.0);
+            let settings = serde_json::from_value::<StoredSettings>(run.settings.0);
+            match (spec, settings) {
+                (Ok(spec), Ok(settings)) => {
+                    self.executor.submit(Job {
+                        id: run.id,
+                        spec,
+                        settings: settings.into(),
+                    });
+                    queued += 1;
+                }
+                (Err(e), _) | (_, Err(e)) => {
+                    tracing::error!(run = %run.id, error = %e, "a stored run cannot be read back");
+                    db::fail(&self.pool, run.id, "the stored run cannot be read back").await?;
+                }
+            }
+        }
+        self.database_ready.store(true, Ordering::SeqCst);
+        Ok(queued)
+    }
+
+    /// Whether [`AppState::prepare_database`] has succeeded.
+    pub fn database_ready(&self) -> bool {
+        self.database_ready.load(Ordering::SeqCst)
+    }
+
+    /// Keeps trying [`AppState::prepare_database`] until it succeeds or the server stops.
+    pub async fn prepare_database_with_retry(&self) {
+        let mut wait = Duration::from_millis(500);
+        loop {
+            match self.prepare_database().await {
+                Ok(n) => {
+                    if n > 0 {
+                        tracing::info!(runs = n, "resuming runs left unfinished");
+                    }
+                    return;
+                }
+                Err(e) => {
+                    tracing::warn!(error = %e, "database not ready; retrying in {wait:?}");
+                }
+            }
+            let mut stop = self.shutdown_signal();
+            tokio::select! {
+                () = tokio::time::sleep(wait) => {}
+                _ = stop.wait_for(|s| *s) => return,
+            }
+            wait = (wait * 2).min(Duration::from_secs(10));
+        }
+    }
+
+    /// Deletes expired failed and cancelled runs now and then, after `RUN_RETENTION_DAYS`.
+    pub async fn retention_task(self) {
+        let days = self.config.run_retention_days;
+        if days == 0 {
+            return;
+        }
+        let mut every = tokio::time::interval(Duration::from_secs(3600));
+        let mut stop = self.shutdown_signal();
+        loop {
+            tokio::select! {
+                _ = every.tick() => {}
+                _ = stop.wait_for(|s| *s) => return,
+            }
+            match db::delete_expired(&self.pool, days).await {
+                Ok(0) => {}
+                Ok(n) => {
+                    tracing::info!(runs = n, days, "deleted expired failed and cancelled runs");
+                }
+                Err(e) => tracing::warn!(error = %e, "cannot delete expired runs"),
+            }
+        }
+    }
+
+    /// Starts the shutdown: event streams end, runs stop at their next chunk boundary and are
+    /// left to be resumed.
+    pub fn begin_shutdown(&self) {
+        self.shutdown.send_replace(true);
+        self.executor.shutdown();
+    }
+
+    /// A receiver that sees `true` once the shutdown has begun.
+    pub fn shutdown_signal(&self) -> watch::Receiver<bool> {
+        self.shutdown.subscribe()
+    }
+}

@@ -1,0 +1,294 @@
+//! What the server counts, and the Prometheus text format it is shown in at `/metrics`.
+//!
+//! Written by hand: a handful of counters, gauges and one histogram need no metrics framework,
+//! and the text format is a few lines of `write!`.
+
+use std::collections::BTreeMap;
+use std::fmt::Write as _;
+use std::sync::Mutex;
+use std::sync::atomic::{AtomicU64, Ordering};
+
+/// Upper bounds (seconds) of the run duration histogram's buckets.
+const DURATION_BUCKETS: [f64; 12] = [
+    0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0, 60.0, 120.0, 300.0,
+];
+
+#[derive(Debug, Default)]
+pub struct Metrics {
+    /// Runs that ended in this process, by final status.
+    runs_finished: Mutex<BTreeMap<&'static str, u64>>,
+    /// Runs accepted by `POST /api/runs` in this process.
+    runs_created: AtomicU64,
+    duration: Mutex<Histogram>,
+    iterations: AtomicU64,
+    /// Iterations per second of the last run that ended, as f64 bits.
+    last_rate: AtomicU64,
+    /// HTTP responses by (route, status).
+    http: Mutex<BTreeMap<(String, u16), u64>>,
+}
+
+#[derive(Debug, Default)]
+struct Histogram {
+    counts: [u64; DURATION_BUCKETS.len()],
+    count: u64,
+    sum: f64,
+}
+
+/// The values that are read when `/metrics` is asked for, not counted as they happen.
+#[derive(Debug)]
+pub struct Gauges {
+    pub running: usize,
+    pub queued: usize,
+    pub rss_bytes: u64,
+    pub peak_rss_bytes: u64,
+    pub pool_size: u32,
+    pub pool_idle: usize,
+    pub pool_max: u32,
+    pub db_reachable: bool,
+}
+
+impl Metrics {
+    pub fn run_created(&self) {
+        self.runs_created.fetch_add(1, Ordering::Relaxed);
+    }
+
+    pub fn run_finished(&self, status: &'static str, iterations: u64, seconds: f64) {
+        if let Ok(mut m) = self.runs_finished.lock() {
+            *m.entry(status).or_default() += 1;
+        }
+        if let Ok(mut h) = self.duration.lock() {
+            for (count, &bound) in h.counts.iter_mut().zip(&DURATION_BUCKETS) {
+                if seconds <= bound {
+                    *count += 1;
+                }
+            }
+            h.count += 1;
+            h.sum += seconds;
+        }
+        self.iterations.fetch_add(iterations, Ordering::Relaxed);
+        if seconds > 0.0 {
+            self.last_rate
+                .store((iterations as f64 / seconds).to_bits(), Ordering::Relaxed);
+        }
+    }
+
+    pub fn http_response(&self, route: &str, status: u16) {
+        if let Ok(mut m) = self.http.lock() {
+            *m.entry((route.to_string(), status)).or_default() += 1;
+        }
+    }
+
+    /// Everything, in the Prometheus text exposition format (version 0.0.4).
+    pub fn render(&self, g: &Gauges) -> String {
+        let mut out = String::new();
+        header(
+            &mut out,
+            "scenarioforge_runs_created_total",
+            "counter",
+            "Runs accepted since the server started.",
+        );
+        let _ = writeln!(
+            out,
+            "scenarioforge_runs_created_total {}",
+            self.runs_created.load(Ordering::Relaxed)
+        );
+        header(
+            &mut out,
+            "scenarioforge_runs_total",
+            "counter",
+            "Runs that ended since the server started, by final status.",
+        );
+        if let Ok(m) = self.runs_finished.lock() {
+            for status in ["completed", "converged", "timed_out", "cancelled", "failed"] {
+                let n = m.get(status).copied().unwrap_or(0);
+                let _ = writeln!(out, "scenarioforge_runs_total{{status=\"{status}\"}} {n}");
+            }
+        }
+        header(
+            &mut out,
+            "scenarioforge_runs_running",
+            "gauge",
+            "Runs executing now.",
+        );
+        let _ = writeln!(out, "scenarioforge_runs_running {}", g.running);
+        header(
+            &mut out,
+            "scenarioforge_runs_queued",
+            "gauge",
+            "Runs waiting for a free slot.",
+        );
+        let _ = writeln!(out, "scenarioforge_runs_queued {}", g.queued);
+        header(
+            &mut out,
+            "scenarioforge_run_duration_seconds",
+            "histogram",
+            "Wall time of runs from start to end, queueing excluded.",
+        );
+        if let Ok(h) = self.duration.lock() {
+            for (count, bound) in h.counts.iter().zip(DURATION_BUCKETS) {
+                let _ = writeln!(
+                    out,
+                    "scenarioforge_run_duration_seconds_bucket{{le=\"{bound}\"}} {count}"
+                );
+            }
+            let _ = writeln!(
+                out,
+                "scenarioforge_run_duration_seconds_bucket{{le=\"+Inf\"}} {}\n\
+                 scenarioforge_run_duration_seconds_sum {}\n\
+                 scenarioforge_run_duration_seconds_count {}",
+                h.count, h.sum, h.count
+            );
+        }
+        header(
+            &mut out,
+            "scenarioforge_iterations_total",
+            "counter",
+            "Iterations computed by runs that ended.",
+        );
+        let _ = writeln!(
+            out,
+            "scenarioforge_iterations_total {}",
+            self.iterations.load(Ordering::Relaxed)
+        );
+        header(
+            &mut out,
+            "scenarioforge_iterations_per_second",
+            "gauge",
+            "Iterations per second of the last run that ended.",
+        );
+        let _ = writeln!(
+            out,
+            "scenarioforge_iterations_per_second {}",
+            f64::from_bits(self.last_rate.load(Ordering::Relaxed))
+        );
+        header(
+            &mut out,
+            "process_resident_memory_bytes",
+            "gauge",
+            "Resident set size (VmRSS).",
+        );
+        let _ = writeln!(out, "process_resident_memory_bytes {}", g.rss_bytes);
+        header(
+            &mut out,
+            "process_resident_memory_peak_bytes",
+            "gauge",
+            "Peak resident set size (VmHWM).",
+        );
+        let _ = writeln!(
+            out,
+            "process_resident_memory_peak_bytes {}",
+            g.peak_rss_bytes
+        );
+        header(
+            &mut out,
+            "scenarioforge_db_pool_connections",
+            "gauge",
+            "Database connections in the pool, by state.",
+        );
+        let idle = g.pool_idle as u64;
+        let in_use = u64::from(g.pool_size).saturating_sub(idle);
+        let _ = writeln!(
+            out,
+            "scenarioforge_db_pool_connections{{state=\"idle\"}} {idle}\n\
+             scenarioforge_db_pool_connections{{state=\"in_use\"}} {in_use}"
+        );
+        header(
+            &mut out,
+            "scenarioforge_db_pool_max_connections",
+            "gauge",
+            "DB_POOL_MAX.",
+        );
+        let _ = writeln!(out, "scenarioforge_db_pool_max_connections {}", g.pool_max);
+        header(
+            &mut out,
+            "scenarioforge_db_up",
+            "gauge",
+            "1 when the database answered the last check.",
+        );
+        let _ = writeln!(out, "scenarioforge_db_up {}", u8::from(g.db_reachable));
+        header(
+            &mut out,
+            "http_requests_total",
+            "counter",
+            "HTTP responses by route and status.",
+        );
+        if let Ok(m) = self.http.lock() {
+            for ((route, status), n) in m.iter() {
+                let _ = writeln!(
+                    out,
+                    "http_requests_total{{route=\"{}\",status=\"{status}\"}} {n}",
+                    escape_label(route)
+                );
+            }
+        }
+        out
+    }
+}
+
+fn header(out: &mut String, name: &str, kind: &str, help: &str) {
+    let _ = writeln!(out, "# HELP {name} {help}\n# TYPE {name} {kind}");
+}
+
+fn escape_label(s: &str) -> String {
+    s.replace('\\', "\\\\")
+        .replace('"', "\\\"")
+        .replace('\n', "\\n")
+}
+
+/// Resident and peak resident memory of this process in bytes, from `/proc/self/status`
+/// (`VmRSS`, `VmHWM`); zeros where there is no `/proc`.
+pub fn memory() -> (u64, u64) {
+    let Ok(status) = std::fs::read_to_string("/proc/self/status") else {
+        return (0, 0);
+    };
+    let field = |name: &str| {
+        status
+            .lines()
+            .find_map(|l| l.strip_prefix(name))
+            .and_then(|rest| {
+                rest.trim()
+                    .trim_end_matches("kB")
+                    .trim()
+                    .parse::<u64>()
+                    .ok()
+            })
+            .map_or(0, |kb| kb * 1024)
+    };
+    (field("VmRSS:"), field("VmHWM:"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn renders_the_prometheus_text_format() {
+        let m = Metrics::default();
+        m.run_finished("completed", 1000, 0.3);
+        m.http_response("/api/runs/{id}", 200);
+        let text = m.render(&Gauges {
+            running: 1,
+            queued: 2,
+            rss_bytes: 10,
+            peak_rss_bytes: 20,
+            pool_size: 3,
+            pool_idle: 1,
+            pool_max: 20,
+            db_reachable: true,
+        });
+        for line in [
+            "scenarioforge_runs_total{status=\"completed\"} 1",
+            "scenarioforge_runs_total{status=\"failed\"} 0",
+            "scenarioforge_run_duration_seconds_bucket{le=\"0.25\"} 0",
+            "scenarioforge_run_duration_seconds_bucket{le=\"0.5\"} 1",
+            "scenarioforge_run_duration_seconds_count 1",
+            "scenarioforge_runs_running 1",
+            "scenarioforge_runs_queued 2",
+            "scenarioforge_db_pool_connections{state=\"in_use\"} 2",
+            "http_requests_total{route=\"/api/runs/{id}\",status=\"200\"} 1",
+        ] {
+            assert!(text.lines().any(|l| l == line), "missing {line} in\n{text}");
+        }
+        assert!(memory().0 > 0);
+    }
+}

@@ -1,0 +1,364 @@
+//! The issue's table of limits and bad input, one test per row.
+
+use std::time::Duration;
+
+use axum::body::{Body, Bytes};
+use axum::http::{Method, StatusCode};
+use serde_json::{Value, json};
+
+use crate::helpers::*;
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_body_over_max_request_size_is_413_naming_the_limit() {
+    let app = TestApp::spawn_with(&[("MAX_REQUEST_SIZE", "2kb")]).await;
+    let mut m = model(STARTUP);
+    m["description"] = json!("x".repeat(3000));
+    let (status, body) = app
+        .post("/api/runs", &json!({"model": m, "settings": {}}))
+        .await;
+    assert_eq!(status, StatusCode::PAYLOAD_TOO_LARGE);
+    assert_error(
+        &body,
+        "payload_too_large",
+        "limit of 2 KiB (MAX_REQUEST_SIZE)",
+    );
+    assert_eq!(body["error"]["details"]["limit_bytes"], 2048);
+    // Also without a Content-Length: a streamed body is cut at the limit.
+    let chunks = (0..3).map(|_| Ok::<_, std::io::Error>(Bytes::from(vec![b' '; 1500])));
+    let (status, _, bytes) = app
+        .request(
+            Method::POST,
+            "/api/runs",
+            &[("content-type", "application/json")],
+            Body::from_stream(futures_util::stream::iter(chunks)),
+        )
+        .await;
+    assert_eq!(status, StatusCode::PAYLOAD_TOO_LARGE);
+    assert_error(&parse(&bytes), "payload_too_large", "MAX_REQUEST_SIZE");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn bad_json_is_400_or_422_naming_the_field_and_position() {
+    let app = TestApp::spawn().await;
+    let cases: [(&str, StatusCode, &str, &str); 6] = [
+        (
+            "not json",
+            StatusCode::BAD_REQUEST,
+            "invalid_json",
+            "not valid JSON (line 1, column 2): expected ident",
+        ),
+        (
+            "",
+            StatusCode::BAD_REQUEST,
+            "invalid_json",
+            "the request body is empty",
+        ),
+        (
+            r#"{"model": {"nodes": [{"id": "a", "expr": 5}]}}"#,
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "invalid_body",
+            "at `model.nodes[0].expr` (line 1, column 42): invalid type: integer `5`, expected a string",
+        ),
+        (
+            r#"{"model": {"nodes": []}, "setings": {}}"#,
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "invalid_body",
+            "at `setings` (line 1, column 34): unknown field `setings`, expected `model` or `settings`",
+        ),
+        (
+            r#"{"model": {"nodes": [], "colour": 1}}"#,
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "invalid_body",
+            "at `model.colour`",
+        ),
+        (
+            r#"{"model": {"nodes": []}, "settings": {"iterations": -5}}"#,
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "invalid_body",
+            "at `settings.iterations` (line 1, column 54): invalid value: integer `-5`, expected u64",
+        ),
+    ];
+    for (text, want_status, code, needle) in cases {
+        for path in ["/api/runs", "/api/models/validate"] {
+            let (status, _, bytes) = app
+                .request(
+                    Method::POST,
+                    path,
+                    &[("content-type", "application/json")],
+                    Body::from(text),
+                )
+                .await;
+            let body = parse(&bytes);
+            assert_eq!(status, want_status, "{text}: {body}");
+            assert_error(&body, code, needle);
+        }
+    }
+    let (_, _, bytes) = app
+        .request(
+            Method::POST,
+            "/api/runs",
+            &[],
+            Body::from(r#"{"model": {"nodes": [{"id": "a", "expr": 5}]}}"#),
+        )
+        .await;
+    let details = &parse(&bytes)["error"]["details"];
+    assert_eq!(details["field"], "model.nodes[0].expr");
+    assert_eq!(details["line"], 1);
+    assert_eq!(details["column"], 42);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_invalid_model_is_422_with_every_diagnostic() {
+    let app = TestApp::spawn().await;
+    let bad = json!({"nodes": [
+        {"id": "price", "expr": "uniform(10, 5"},
+        {"id": "profit", "expr": "revnue - costs", "output": true},
+        {"id": "price", "expr": "1"},
+    ]});
+    let (status, body) = app
+        .post("/api/runs", &json!({"model": bad, "settings": {}}))
+        .await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert_error(&body, "invalid_model", "the model is invalid");
+    let details = body["error"]["details"].as_array().unwrap();
+    assert!(details.len() >= 4, "{body}");
+    for d in details {
+        assert!(d["kind"].is_string() && d["message"].is_string(), "{d}");
+    }
+    let unknown: Vec<&Value> = details
+        .iter()
+        .filter(|d| d["kind"] == "unknown_name")
+        .collect();
+    assert_eq!(unknown.len(), 2, "revnue and costs: {body}");
+    assert_eq!(unknown[0]["node"], "profit");
+    assert_eq!(unknown[0]["span"], json!({"start": 0, "end": 6}));
+    assert!(details.iter().any(|d| d["kind"] == "duplicate_id"));
+    assert!(
+        details
+            .iter()
+            .any(|d| d["kind"] == "unclosed_paren" || d["kind"] == "unexpected_token")
+    );
+    // Nothing was stored.
+    let runs: i64 = sqlx::query_scalar("select count(*) from runs")
+        .fetch_one(&app.state.pool)
+        .await
+        .unwrap();
+    assert_eq!(runs, 0);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn iterations_above_the_limit_are_422_naming_it() {
+    let app = TestApp::spawn_with(&[("MAX_SIMULATION_ITERATIONS", "100000")]).await;
+    let (status, body) = app
+        .post(
+            "/api/runs",
+            &json!({"model": model(STARTUP), "settings": {"iterations": 100_001}}),
+        )
+        .await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert_error(
+        &body,
+        "invalid_settings",
+        "iterations 100,001 exceed the limit of 100,000 (MAX_SIMULATION_ITERATIONS)",
+    );
+    assert_eq!(body["error"]["details"][0]["field"], "settings.iterations");
+    // The model's own settings count too.
+    let mut m = model(STARTUP);
+    m["settings"]["iterations"] = json!(5_000_000);
+    let (status, body) = app.post("/api/runs", &json!({"model": m})).await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert_error(&body, "invalid_settings", "MAX_SIMULATION_ITERATIONS");
+    // At the limit is fine.
+    let (status, body) = app
+        .post(
+            "/api/runs",
+            &json!({"model": model(STARTUP), "settings": {"iterations": 100_000}}),
+        )
+        .await;
+    assert_eq!(status, StatusCode::ACCEPTED, "{body}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_run_longer_than_max_simulation_time_stops_timed_out_with_its_partial_summary() {
+    let app = TestApp::spawn_with(&[("MAX_SIMULATION_TIME", "300")]).await;
+    let (id, _) = app
+        .create_run(&wide_model(40), &json!({"iterations": 10_000_000}))
+        .await;
+    let run = app.wait_finished(&id).await;
+    assert_eq!(run["status"], "timed_out", "{run}");
+    let done = run["summary"]["iterations"].as_u64().unwrap();
+    assert!(
+        done > 0 && done < 10_000_000 && done.is_multiple_of(4096),
+        "a chunk boundary: {done}"
+    );
+    assert_eq!(run["progress"]["iterations_done"], done);
+    assert_eq!(run["summary"]["status"], "timed_out");
+    assert!(run["summary"]["outputs"]["total"]["mean"].is_number());
+    assert!(
+        run["sample_rows"].as_u64().unwrap() > 0,
+        "rows of the partial run are kept"
+    );
+
+    // A run's own max_time_ms is honoured below the server's limit.
+    let app = TestApp::spawn().await;
+    let (id, _) = app
+        .create_run(
+            &wide_model(40),
+            &json!({"iterations": 10_000_000, "max_time_ms": 200}),
+        )
+        .await;
+    let run = app.wait_finished(&id).await;
+    assert_eq!(run["status"], "timed_out", "{run}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_request_slower_than_request_timeout_is_408() {
+    let app = TestApp::spawn_with(&[("REQUEST_TIMEOUT", "200")]).await;
+    // A body that starts and then stalls for longer than the timeout.
+    let stalled = futures_util::stream::unfold(0, |i| async move {
+        if i == 0 {
+            Some((
+                Ok::<_, std::io::Error>(Bytes::from_static(b"{\"model\": ")),
+                1,
+            ))
+        } else {
+            tokio::time::sleep(Duration::from_secs(5)).await;
+            None
+        }
+    });
+    let started = std::time::Instant::now();
+    let (status, _, bytes) = app
+        .request(
+            Method::POST,
+            "/api/runs",
+            &[("content-type", "application/json")],
+            Body::from_stream(stalled),
+        )
+        .await;
+    assert_eq!(status, StatusCode::REQUEST_TIMEOUT);
+    assert!(started.elapsed() < Duration::from_secs(3));
+    assert_error(
+        &parse(&bytes),
+        "request_timeout",
+        "limit of 200 ms (REQUEST_TIMEOUT)",
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn unknown_run_ids_are_404_and_malformed_ones_400() {
+    let app = TestApp::spawn().await;
+    let unknown = uuid::Uuid::new_v4();
+    let token = [("authorization", "Bearer 00")];
+    for (method, suffix) in [
+        (Method::GET, ""),
+        (Method::GET, "/events"),
+        (Method::GET, "/samples"),
+        (Method::POST, "/cancel"),
+        (Method::DELETE, ""),
+    ] {
+        let (status, body) = app
+            .json(
+                method.clone(),
+                &format!("/api/runs/{unknown}{suffix}"),
+                &token,
+                None,
+            )
+            .await;
+        assert_eq!(status, StatusCode::NOT_FOUND, "{method} {suffix}: {body}");
+        assert_error(&body, "not_found", &format!("no run with id `{unknown}`"));
+        let (status, body) = app
+            .json(
+                method.clone(),
+                &format!("/api/runs/not-a-uuid{suffix}"),
+                &token,
+                None,
+            )
+            .await;
+        assert_eq!(status, StatusCode::BAD_REQUEST, "{method} {suffix}: {body}");
+        assert_error(&body, "invalid_id", "`not-a-uuid` is not a run id");
+    }
+    let (status, body) = app.get("/api/nothing").await;
+    assert_eq!(status, StatusCode::NOT_FOUND);
+    assert_error(&body, "not_found", "no such endpoint");
+    let (status, body) = app.json(Method::PUT, "/api/runs", &[], None).await;
+    assert_eq!(status, StatusCode::METHOD_NOT_ALLOWED);
+    assert_error(&body, "method_not_allowed", "not allowed");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn cancel_and_delete_without_the_right_token_are_403_and_change_nothing() {
+    let app = TestApp::spawn().await;
+    let (id, token) = app
+        .create_run(&wide_model(40), &json!({"iterations": 300_000}))
+        .await;
+    let wrong = format!("Bearer {}", "0".repeat(64));
+    let bad_headers: [&[(&str, &str)]; 4] = [
+        &[],
+        &[("authorization", wrong.as_str())],
+        &[("authorization", token.as_str())],
+        &[("authorization", "Basic dXNlcjpwYXNz")],
+    ];
+    for headers in bad_headers {
+        for (method, suffix) in [(Method::POST, "/cancel"), (Method::DELETE, "")] {
+            let (status, body) = app
+                .json(method, &format!("/api/runs/{id}{suffix}"), headers, None)
+                .await;
+            assert_eq!(status, StatusCode::FORBIDDEN, "{headers:?}: {body}");
+            assert_error(&body, "forbidden", "owner token");
+        }
+    }
+    let run = app.wait_finished(&id).await;
+    assert_eq!(run["status"], "completed", "the run went on: {run}");
+    let (status, _) = app
+        .json(
+            Method::DELETE,
+            &format!("/api/runs/{id}"),
+            &[("authorization", &wrong)],
+            None,
+        )
+        .await;
+    assert_eq!(status, StatusCode::FORBIDDEN);
+    let (status, _) = app.get(&format!("/api/runs/{id}")).await;
+    assert_eq!(status, StatusCode::OK, "still there");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn after_and_limit_out_of_range_are_400_naming_the_parameter() {
+    let app = TestApp::spawn().await;
+    let (id, _) = app
+        .create_run(&model(STARTUP), &json!({"iterations": 5000}))
+        .await;
+    app.wait_finished(&id).await;
+    let cases = [
+        (
+            "after=-1",
+            "after",
+            "after must be an iteration number (0 or more), got `-1`",
+        ),
+        ("after=abc", "after", "got `abc`"),
+        ("after=99999999999999999999", "after", "after must be"),
+        ("limit=0", "limit", "limit must be from 1 to 1000, got `0`"),
+        (
+            "limit=1001",
+            "limit",
+            "limit must be from 1 to 1000, got `1001`",
+        ),
+        ("limit=ten", "limit", "got `ten`"),
+        (
+            "format=xml",
+            "format",
+            "format must be `json` or `csv`, got `xml`",
+        ),
+        ("lmit=5", "query", "unknown field `lmit`"),
+    ];
+    for (query, parameter, needle) in cases {
+        let (status, body) = app.get(&format!("/api/runs/{id}/samples?{query}")).await;
+        assert_eq!(status, StatusCode::BAD_REQUEST, "{query}: {body}");
+        assert_error(&body, "invalid_parameter", needle);
+        assert_eq!(body["error"]["details"]["parameter"], parameter, "{query}");
+    }
+    let (status, _) = app
+        .get(&format!("/api/runs/{id}/samples?after=0&limit=1000"))
+        .await;
+    assert_eq!(status, StatusCode::OK);
+}

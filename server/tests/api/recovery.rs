@@ -1,0 +1,184 @@
+//! Restart recovery with the real binary: a run interrupted by SIGKILL, and again by a graceful
+//! SIGTERM, is picked up at the next start and ends with the summary of an uninterrupted run.
+
+use std::net::SocketAddr;
+use std::process::{Child, Command, Stdio};
+use std::time::Duration;
+
+use serde_json::{Value, json};
+
+use crate::helpers::*;
+
+struct Server {
+    child: Child,
+    addr: SocketAddr,
+}
+
+impl Server {
+    async fn start(database_url: &str) -> Server {
+        // A free port: bound, read, released.
+        let addr = std::net::TcpListener::bind("127.0.0.1:0")
+            .unwrap()
+            .local_addr()
+            .unwrap();
+        let child = Command::new(env!("CARGO_BIN_EXE_scenarioforge"))
+            .arg("serve")
+            .env("DATABASE_URL", database_url)
+            .env("BIND_ADDR", addr.to_string())
+            .env("MAX_CONCURRENT_RUNS", "1")
+            .env("RUST_LOG", "warn")
+            .stdout(Stdio::null())
+            .stderr(Stdio::inherit())
+            .spawn()
+            .expect("start scenarioforge serve");
+        let server = Server { child, addr };
+        wait_for(Duration::from_secs(30), || async {
+            let connect = tokio::net::TcpStream::connect(addr).await;
+            if connect.is_err() {
+                return None;
+            }
+            let (status, _, _) = raw_request(addr, "GET", "/health", &[], "").await;
+            (status == 200).then_some(())
+        })
+        .await;
+        server
+    }
+
+    async fn get(&self, path: &str) -> (u16, Value) {
+        let (status, _, body) = raw_request(self.addr, "GET", path, &[], "").await;
+        (status, parse(body.as_bytes()))
+    }
+
+    /// Waits until the run has made some progress, but not all.
+    async fn wait_running(&self, id: &str) {
+        wait_for(Duration::from_secs(60), || async {
+            let (_, run) = self.get(&format!("/api/runs/{id}")).await;
+            let done = run["progress"]["iterations_done"].as_u64().unwrap_or(0);
+            assert!(
+                matches!(run["status"].as_str(), Some("queued" | "running")),
+                "the run ended before the interruption: {run}"
+            );
+            (done > 0).then_some(())
+        })
+        .await;
+    }
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+async fn status_in_db(db: &TestDb, id: &str) -> String {
+    let pool = sqlx::PgPool::connect(&db.url).await.unwrap();
+    let status: String = sqlx::query_scalar("select status from runs where id = $1::uuid")
+        .bind(id)
+        .fetch_one(&pool)
+        .await
+        .unwrap();
+    pool.close().await;
+    status
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_interrupted_run_resumes_at_the_next_start_with_the_same_summary() {
+    let db = TestDb::create().await;
+    let wide = wide_model(40);
+    // Long enough to interrupt twice, in a debug or a release build.
+    let iterations = if cfg!(debug_assertions) {
+        1_500_000
+    } else {
+        10_000_000
+    };
+    let settings = json!({"iterations": iterations, "seed": 11});
+
+    let server = Server::start(&db.url).await;
+    let (status, _, body) = raw_request(
+        server.addr,
+        "POST",
+        "/api/runs",
+        &[("content-type", "application/json")],
+        &json!({"model": wide, "settings": settings}).to_string(),
+    )
+    .await;
+    assert_eq!(status, 202, "{body}");
+    let id = parse(body.as_bytes())["id"].as_str().unwrap().to_string();
+
+    // Abruptly: SIGKILL mid-run. The run is left `running`.
+    server.wait_running(&id).await;
+    drop(server);
+    assert_eq!(status_in_db(&db, &id).await, "running");
+
+    // Gracefully: SIGTERM mid-run. The run stops at a chunk boundary and is left to be resumed,
+    // not recorded as cancelled.
+    let mut server = Server::start(&db.url).await;
+    server.wait_running(&id).await;
+    let term = Command::new("kill")
+        .args(["-TERM", &server.child.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(term.success());
+    let exit = wait_for(Duration::from_secs(30), || {
+        let exit = server.child.try_wait().unwrap();
+        async move { exit }
+    })
+    .await;
+    assert!(exit.success(), "a graceful shutdown exits 0: {exit:?}");
+    assert_eq!(status_in_db(&db, &id).await, "running");
+
+    // The next start runs it to the end.
+    let server = Server::start(&db.url).await;
+    let run = wait_for(Duration::from_secs(120), || async {
+        let (_, run) = server.get(&format!("/api/runs/{id}")).await;
+        (!matches!(run["status"].as_str(), Some("queued" | "running"))).then_some(run)
+    })
+    .await;
+    assert_eq!(run["status"], "completed", "{run}");
+    assert_eq!(run["progress"]["iterations_done"], iterations);
+    assert_eq!(
+        run["sample_rows"], 10_000,
+        "rows stored once, not once per attempt"
+    );
+
+    // The same summary as an uninterrupted run of the same model and seed.
+    let file = std::env::temp_dir().join(format!("sf-recovery-{id}.json"));
+    std::fs::write(&file, wide.to_string()).unwrap();
+    let cli = cli_summary(
+        file.to_str().unwrap(),
+        &["--iterations", &iterations.to_string(), "--seed", "11"],
+    );
+    let _ = std::fs::remove_file(&file);
+    let (_, _, body) = raw_request(server.addr, "GET", &format!("/api/runs/{id}"), &[], "").await;
+    #[derive(serde::Deserialize)]
+    struct Raw<'a> {
+        #[serde(borrow)]
+        summary: &'a serde_json::value::RawValue,
+    }
+    let raw: Raw = serde_json::from_str(&body).unwrap();
+    assert_eq!(without_elapsed(raw.summary.get()), without_elapsed(&cli));
+}
+
+#[test]
+fn serve_refuses_a_bad_configuration_naming_the_variable() {
+    let out = Command::new(env!("CARGO_BIN_EXE_scenarioforge"))
+        .arg("serve")
+        .env("DATABASE_URL", "postgres://u:p@127.0.0.1:1/db")
+        .env("MAX_REQUEST_SIZE", "lots")
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        stderr.contains("error: MAX_REQUEST_SIZE: expected a size such as `10mb`"),
+        "{stderr}"
+    );
+    let out = Command::new(env!("CARGO_BIN_EXE_scenarioforge"))
+        .arg("serve")
+        .env_remove("DATABASE_URL")
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("DATABASE_URL: is not set"));
+}

@@ -1,0 +1,329 @@
+//! `/api/runs`: create, read, cancel, delete; ownership; order of the queue; the stored summary
+//! against the command line's.
+
+use axum::body::Body;
+use axum::http::{Method, StatusCode};
+use serde_json::{Value, json};
+
+use crate::helpers::*;
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_run_is_stored_queued_then_completes_with_its_summary() {
+    let app = TestApp::spawn().await;
+    let (status, body) = app
+        .post(
+            "/api/runs",
+            &json!({"model": model(STARTUP), "settings": {"iterations": 20000, "seed": 5}}),
+        )
+        .await;
+    assert_eq!(status, StatusCode::ACCEPTED, "{body}");
+    assert_eq!(body["status"], "queued");
+    let id = body["id"].as_str().unwrap();
+    let uuid = uuid::Uuid::parse_str(id).unwrap();
+    assert_eq!(uuid.get_version_num(), 4, "random (v4) ids");
+    let token = body["owner_token"].as_str().unwrap();
+    assert_eq!(token.len(), 64, "32 bytes in hex");
+    assert_eq!(body["links"]["self"], format!("/api/runs/{id}"));
+    assert_eq!(body["links"]["events"], format!("/api/runs/{id}/events"));
+    assert_eq!(body["links"]["samples"], format!("/api/runs/{id}/samples"));
+    assert_eq!(body["links"]["share"], format!("/runs/{id}"));
+
+    // Only the hash of the token is stored.
+    let stored: Vec<u8> = sqlx::query_scalar("select owner_token_hash from runs where id = $1")
+        .bind(uuid)
+        .fetch_one(&app.state.pool)
+        .await
+        .unwrap();
+    assert_eq!(stored.len(), 32);
+    assert!(!String::from_utf8_lossy(&stored).contains(token));
+
+    let run = app.wait_finished(id).await;
+    assert_eq!(run["status"], "completed", "{run}");
+    assert_eq!(run["progress"]["iterations_done"], 20000);
+    assert_eq!(run["progress"]["iterations_total"], 20000);
+    assert_eq!(run["settings"]["iterations"], 20000);
+    assert_eq!(run["settings"]["seed"], 5);
+    assert_eq!(
+        run["settings"]["sample_size"], 10000,
+        "SAMPLE_ROWS by default"
+    );
+    assert_eq!(run["model"]["name"], "Startup plan");
+    assert_eq!(run["summary"]["status"], "completed");
+    assert_eq!(run["summary"]["iterations"], 20000);
+    assert!(run["summary"]["outputs"]["profit"]["mean"].is_number());
+    assert_eq!(run["warnings"], json!([]));
+    assert_eq!(run["error"], Value::Null);
+    assert_eq!(run["sample_rows"], 10000);
+    assert!(
+        run["engine"]
+            .as_str()
+            .unwrap()
+            .starts_with("scenarioforge-core")
+    );
+    assert_eq!(run["spec_hash"].as_str().unwrap().len(), 64);
+    for t in ["created_at", "started_at", "finished_at"] {
+        assert!(run["timings"][t].as_str().unwrap().ends_with('Z'), "{t}");
+    }
+    assert!(run["timings"]["elapsed_ms"].is_number());
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_stored_summary_is_the_command_lines_byte_for_byte() {
+    let app = TestApp::spawn().await;
+    for (name, text) in [("startup", STARTUP), ("portfolio", PORTFOLIO)] {
+        let (id, _) = app
+            .create_run(&model(text), &json!({"iterations": 30000, "seed": 99}))
+            .await;
+        app.wait_finished(&id).await;
+        // The summary as the API returns it, its bytes untouched.
+        let (_, _, bytes) = app
+            .request(Method::GET, &format!("/api/runs/{id}"), &[], Body::empty())
+            .await;
+        #[derive(serde::Deserialize)]
+        struct Raw<'a> {
+            #[serde(borrow)]
+            summary: &'a serde_json::value::RawValue,
+        }
+        let raw: Raw = serde_json::from_slice(&bytes).unwrap();
+        let path = format!("{}/{name}.json", examples_dir());
+        let cli = cli_summary(&path, &["--iterations", "30000", "--seed", "99"]);
+        assert_eq!(
+            without_elapsed(raw.summary.get()),
+            without_elapsed(&cli),
+            "{name}"
+        );
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn runs_beyond_max_concurrent_runs_wait_in_order() {
+    let app = TestApp::spawn_with(&[("MAX_CONCURRENT_RUNS", "1")]).await;
+    let slow = wide_model(40);
+    let (first, _) = app
+        .create_run(&slow, &json!({"iterations": slow_iterations()}))
+        .await;
+    let (second, _) = app.create_run(&slow, &json!({"iterations": 4096})).await;
+    let (third, _) = app.create_run(&slow, &json!({"iterations": 4096})).await;
+    let (_, run) = app.get(&format!("/api/runs/{second}")).await;
+    assert_eq!(run["status"], "queued");
+    let (_, health) = app.get("/health").await;
+    assert_eq!(health["runs"]["running"], 1, "{health}");
+    assert_eq!(health["runs"]["queued"], 2, "{health}");
+    let mut finished = Vec::new();
+    for id in [&first, &second, &third] {
+        let run = app.wait_finished(id).await;
+        finished.push(run["timings"]["started_at"].as_str().unwrap().to_string());
+    }
+    assert!(finished.windows(2).all(|w| w[0] <= w[1]), "{finished:?}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_owner_cancels_a_running_run_and_keeps_the_partial_summary() {
+    let app = TestApp::spawn().await;
+    let (id, token) = app
+        .create_run(&wide_model(40), &json!({"iterations": 10_000_000}))
+        .await;
+    wait_for(std::time::Duration::from_secs(30), || async {
+        let (_, run) = app.get(&format!("/api/runs/{id}")).await;
+        (run["progress"]["iterations_done"].as_u64() > Some(0)).then_some(())
+    })
+    .await;
+    let auth = format!("Bearer {token}");
+    let (status, body) = app
+        .json(
+            Method::POST,
+            &format!("/api/runs/{id}/cancel"),
+            &[("authorization", &auth)],
+            None,
+        )
+        .await;
+    assert_eq!(status, StatusCode::ACCEPTED, "{body}");
+    assert_eq!(body["cancel_requested"], true);
+    let run = app.wait_finished(&id).await;
+    assert_eq!(run["status"], "cancelled");
+    let done = run["summary"]["iterations"].as_u64().unwrap();
+    assert!(done > 0 && done < 10_000_000, "{done}");
+    assert_eq!(run["summary"]["status"], "cancelled");
+    assert!(run["summary"]["outputs"]["total"]["mean"].is_number());
+
+    // A finished run cannot be cancelled again.
+    let (status, body) = app
+        .json(
+            Method::POST,
+            &format!("/api/runs/{id}/cancel"),
+            &[("authorization", &auth)],
+            None,
+        )
+        .await;
+    assert_eq!(status, StatusCode::CONFLICT);
+    assert_error(&body, "run_finished", "already finished");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_queued_run_is_cancelled_at_once() {
+    let app = TestApp::spawn_with(&[("MAX_CONCURRENT_RUNS", "1")]).await;
+    let (busy, busy_token) = app
+        .create_run(&wide_model(40), &json!({"iterations": 10_000_000}))
+        .await;
+    let (id, token) = app.create_run(&wide_model(3), &json!({})).await;
+    let (status, body) = app
+        .json(
+            Method::POST,
+            &format!("/api/runs/{id}/cancel"),
+            &[("authorization", &format!("Bearer {token}"))],
+            None,
+        )
+        .await;
+    assert_eq!(status, StatusCode::ACCEPTED, "{body}");
+    assert_eq!(body["status"], "cancelled");
+    let (_, run) = app.get(&format!("/api/runs/{id}")).await;
+    assert_eq!(run["status"], "cancelled");
+    assert_eq!(run["summary"], Value::Null);
+    // Free the worker.
+    let (status, _) = app
+        .json(
+            Method::DELETE,
+            &format!("/api/runs/{busy}"),
+            &[("authorization", &format!("Bearer {busy_token}"))],
+            None,
+        )
+        .await;
+    assert_eq!(status, StatusCode::NO_CONTENT);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_owner_deletes_a_run_and_its_rows() {
+    let app = TestApp::spawn().await;
+    let (id, token) = app
+        .create_run(&model(STARTUP), &json!({"iterations": 10000}))
+        .await;
+    app.wait_finished(&id).await;
+    let (status, body) = app
+        .json(
+            Method::DELETE,
+            &format!("/api/runs/{id}"),
+            &[("authorization", &format!("bearer {token}"))],
+            None,
+        )
+        .await;
+    assert_eq!(status, StatusCode::NO_CONTENT, "{body}");
+    let (status, body) = app.get(&format!("/api/runs/{id}")).await;
+    assert_eq!(status, StatusCode::NOT_FOUND);
+    assert_error(&body, "not_found", "no run with id");
+    let rows: i64 = sqlx::query_scalar("select count(*) from run_samples")
+        .fetch_one(&app.state.pool)
+        .await
+        .unwrap();
+    assert_eq!(rows, 0);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_running_run_can_be_deleted() {
+    let app = TestApp::spawn().await;
+    let (id, token) = app
+        .create_run(&wide_model(40), &json!({"iterations": 10_000_000}))
+        .await;
+    wait_for(std::time::Duration::from_secs(30), || async {
+        let (_, run) = app.get(&format!("/api/runs/{id}")).await;
+        (run["status"] == "running").then_some(())
+    })
+    .await;
+    let (status, _) = app
+        .json(
+            Method::DELETE,
+            &format!("/api/runs/{id}"),
+            &[("authorization", &format!("Bearer {token}"))],
+            None,
+        )
+        .await;
+    assert_eq!(status, StatusCode::NO_CONTENT);
+    wait_for(std::time::Duration::from_secs(30), || async {
+        (app.state.executor.running() == 0).then_some(())
+    })
+    .await;
+    let (status, _) = app.get(&format!("/api/runs/{id}")).await;
+    assert_eq!(status, StatusCode::NOT_FOUND);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn validate_returns_every_diagnostic_or_the_models_shape() {
+    let app = TestApp::spawn().await;
+    let (status, body) = app
+        .post("/api/models/validate", &json!({"model": model(STARTUP)}))
+        .await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    assert_eq!(body["valid"], true);
+    assert_eq!(body["diagnostics"], json!([]));
+    assert!(
+        body["outputs"]
+            .as_array()
+            .unwrap()
+            .contains(&json!("profit"))
+    );
+    assert!(
+        body["inputs"]
+            .as_array()
+            .unwrap()
+            .contains(&json!("customers"))
+    );
+
+    let bad = json!({"nodes": [
+        {"id": "a", "expr": "normal(0, 1"},
+        {"id": "b", "expr": "revnue * 2"},
+    ]});
+    let (status, body) = app
+        .post(
+            "/api/models/validate",
+            &json!({"model": bad, "settings": {"iterations": 0}}),
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    assert_eq!(body["valid"], false);
+    let diagnostics = body["diagnostics"].as_array().unwrap();
+    assert_eq!(diagnostics.len(), 3, "{body}");
+    assert_eq!(diagnostics[0]["node"], "a");
+    assert!(diagnostics[0]["span"]["start"].is_number());
+    assert_eq!(diagnostics[1]["node"], "b");
+    assert_eq!(diagnostics[1]["kind"], "unknown_name");
+    assert_eq!(diagnostics[2]["field"], "settings.iterations");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn failed_and_cancelled_runs_past_retention_are_deleted() {
+    let app = TestApp::spawn().await;
+    let (kept, _) = app
+        .create_run(&model(STARTUP), &json!({"iterations": 5000}))
+        .await;
+    let (old, _) = app
+        .create_run(&model(STARTUP), &json!({"iterations": 5000}))
+        .await;
+    let (recent, _) = app
+        .create_run(&model(STARTUP), &json!({"iterations": 5000}))
+        .await;
+    for id in [&kept, &old, &recent] {
+        app.wait_finished(id).await;
+    }
+    let age = |id: &str, status: &str, days: i32| {
+        sqlx::query(
+            "update runs set status = $2, finished_at = now() - make_interval(days => $3) where id = $1::uuid",
+        )
+        .bind(id.to_string())
+        .bind(status.to_string())
+        .bind(days)
+        .execute(&app.state.pool)
+    };
+    age(&kept, "completed", 400).await.unwrap();
+    age(&old, "failed", 31).await.unwrap();
+    age(&recent, "cancelled", 29).await.unwrap();
+    let deleted = scenarioforge_server::db::delete_expired(&app.state.pool, 30)
+        .await
+        .unwrap();
+    assert_eq!(deleted, 1);
+    for (id, status) in [
+        (&kept, StatusCode::OK),
+        (&old, StatusCode::NOT_FOUND),
+        (&recent, StatusCode::OK),
+    ] {
+        assert_eq!(app.get(&format!("/api/runs/{id}")).await.0, status, "{id}");
+    }
+}
