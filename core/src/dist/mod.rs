@@ -39,6 +39,14 @@ mod pert;
 mod poisson;
 mod special;
 mod student_t;
+/// Fills `out` with uniform draws from [0, 1), as `next_f64` would one at a time. Drawing
+/// first and transforming after keeps each loop simple: the transform then vectorises.
+fn uniforms(rng: &mut Stream, out: &mut [f64]) {
+    for x in out.iter_mut() {
+        *x = rng.next_f64();
+    }
+}
+
 #[cfg(test)]
 mod testutil;
 mod triangular;
@@ -333,8 +341,14 @@ impl Dist {
         match self {
             Dist::Normal(d) => d.fill(rng, out),
             Dist::LogNormal(d) => d.fill(rng, out),
-            Dist::Uniform(d) => each!(d),
-            Dist::Triangular(d) => each!(d),
+            Dist::Uniform(d) => {
+                uniforms(rng, out);
+                d.span.at_each(out);
+            }
+            Dist::Triangular(d) => {
+                uniforms(rng, out);
+                d.quantile_each(out);
+            }
             Dist::Pert(d) => each!(d),
             Dist::Beta(d) => each!(d),
             Dist::Gamma(d) => each!(d),

@@ -33,6 +33,21 @@ impl Span {
         }
     }
 
+    /// [`Span::at`] of every value in place; the same bits as `at` one value at a time.
+    /// With a finite width, `lo + width * t` is finite for every t in [0, 1], so the loop
+    /// needs no fallback and vectorises.
+    pub(super) fn at_each(&self, ts: &mut [f64]) {
+        if self.width.is_finite() {
+            for t in ts.iter_mut() {
+                *t = (self.lo + self.width * *t).min(self.hi);
+            }
+        } else {
+            for t in ts.iter_mut() {
+                *t = self.at(*t);
+            }
+        }
+    }
+
     /// The point a fraction `s` in [0, 1] of the way back from `hi`: `at(1 - s)` without
     /// rounding `1 - s`, so points near `hi` keep their precision.
     #[inline]
