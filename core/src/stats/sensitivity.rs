@@ -100,8 +100,9 @@ pub fn first_order_share(x: &[f64], y: &[f64]) -> f64 {
 pub fn first_order_share_ranked(x: &Ranked, y: &[f64]) -> f64 {
     let n = x.len().min(y.len());
     let y = &y[..n];
-    let bins = ((n as f64).sqrt() as usize).max(1);
-    if n <= bins {
+    let bins = (n as f64).sqrt() as usize;
+    // One bin (fewer than four pairs) explains nothing.
+    if bins < 2 || n <= bins {
         return 0.0;
     }
     let (mut lo, mut hi) = (f64::INFINITY, f64::NEG_INFINITY);
@@ -121,18 +122,20 @@ pub fn first_order_share_ranked(x: &Ranked, y: &[f64]) -> f64 {
 
     let order = &x.order;
     let (mut ss_between, mut ss_within) = (0.0, 0.0);
-    let mut in_bin = Vec::with_capacity(n / bins + 1);
     for b in 0..bins {
-        let (start, end) = (b * n / bins, (b + 1) * n / bins);
-        in_bin.clear();
-        in_bin.extend(order[start..end].iter().map(|&i| y[i as usize]));
+        let in_bin = &order[b * n / bins..(b + 1) * n / bins];
+        // One pass over the bin on values centred on the overall mean: Σd and Σd².
+        let (mut s1, mut s2) = (0.0, 0.0);
+        for &i in in_bin {
+            let d = y[i as usize] - mean;
+            s1 += d;
+            s2 += d * d;
+        }
         let count = in_bin.len() as f64;
-        let bin_mean = in_bin.iter().sum::<f64>() / count;
-        ss_between += count * (bin_mean - mean) * (bin_mean - mean);
-        ss_within += in_bin
-            .iter()
-            .map(|v| (v - bin_mean) * (v - bin_mean))
-            .sum::<f64>();
+        let m = s1 / count;
+        ss_between += count * m * m;
+        // Σ(d - m)² = Σd² - m·Σd, never negative but for rounding.
+        ss_within += (s2 - s1 * m).max(0.0);
     }
     let ms_within = ss_within / (n - bins) as f64;
     let share = (ss_between - (bins - 1) as f64 * ms_within) / (ss_total + ms_within);
@@ -142,20 +145,52 @@ pub fn first_order_share_ranked(x: &Ranked, y: &[f64]) -> f64 {
 /// `(key, index)` pairs sorted by value then index, where `key` orders like `f64::total_cmp`
 /// with -0.0 made equal to +0.0. The pairs are distinct, so the unstable sort (faster on
 /// plain integers) gives one defined order.
-fn sorted_order(values: &[f64]) -> Vec<(i64, u32)> {
-    let mut order: Vec<(i64, u32)> = values
+fn sorted_order(values: &[f64]) -> Vec<(u64, u32)> {
+    let keys: Vec<(u64, u32)> = values
         .iter()
         .zip(0u32..)
         .map(|(&v, i)| {
             // Adding 0.0 turns -0.0 into +0.0 and changes nothing else.
-            let bits = (v + 0.0).to_bits() as i64;
-            // Flip the magnitude bits of negatives so integer order is numeric order
-            // (the key of `f64::total_cmp`).
-            (bits ^ (((bits >> 63) as u64) >> 1) as i64, i)
+            let bits = (v + 0.0).to_bits();
+            // Negatives: flip every bit; positives: flip the sign bit. Unsigned order is
+            // then numeric order (the key of `f64::total_cmp`).
+            let key = if bits >> 63 == 1 { !bits } else { bits | 1 << 63 };
+            (key, i)
         })
         .collect();
-    order.sort_unstable();
-    order
+    radix_sort(keys)
+}
+
+/// Sorts `(key, index)` pairs by key, ties in the order given (by index here): an LSD radix
+/// sort on 11-bit digits, skipping digits every key shares. Ranking is the fixed cost of every
+/// run (each input and output column of the 20,000-row sample), and this is several times
+/// faster than a comparison sort there; the order is the same as `sort_unstable` on the
+/// (distinct) pairs.
+fn radix_sort(mut keys: Vec<(u64, u32)>) -> Vec<(u64, u32)> {
+    const DIGIT: u32 = 11;
+    const BUCKETS: usize = 1 << DIGIT;
+    let mut spare = vec![(0, 0); keys.len()];
+    let mut shift = 0;
+    while shift < 64 {
+        let mut counts = [0usize; BUCKETS];
+        for &(k, _) in &keys {
+            counts[((k >> shift) as usize) & (BUCKETS - 1)] += 1;
+        }
+        if !counts.contains(&keys.len()) {
+            let mut offset = 0;
+            for c in counts.iter_mut() {
+                (*c, offset) = (offset, offset + *c);
+            }
+            for &entry in &keys {
+                let digit = ((entry.0 >> shift) as usize) & (BUCKETS - 1);
+                spare[counts[digit]] = entry;
+                counts[digit] += 1;
+            }
+            std::mem::swap(&mut keys, &mut spare);
+        }
+        shift += DIGIT;
+    }
+    keys
 }
 
 #[cfg(test)]
