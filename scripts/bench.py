@@ -20,7 +20,9 @@ ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
 
 def measure(cmd):
-    """Wall seconds and peak RSS (MB) of one whole process, and its stdout."""
+    """Wall seconds, CPU seconds (user + system) and peak RSS (MB) of one whole process, and
+    its stdout. CPU time is the steadier figure on a shared machine: it does not count the
+    time the process waited for a core."""
     start = time.perf_counter()
     p = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
     out = p.stdout.read()
@@ -29,7 +31,7 @@ def measure(cmd):
     wall = time.perf_counter() - start
     if status != 0:
         sys.exit(f"failed ({status}): {' '.join(cmd)}")
-    return wall, usage.ru_maxrss / 1024, out
+    return wall, usage.ru_utime + usage.ru_stime, usage.ru_maxrss / 1024, out
 
 
 def main():
@@ -61,20 +63,25 @@ def main():
     outputs = {}
     for r in range(args.runs):
         for name, cmd in commands.items():  # alternate: every command once per round
-            wall, rss, out = measure(cmd)
-            results[name].append((wall, rss))
+            wall, cpu, rss, out = measure(cmd)
+            results[name].append((wall, cpu, rss))
             outputs[name] = out
         print(f"round {r + 1}/{args.runs} done", file=sys.stderr)
 
-    med = {k: (statistics.median(w for w, _ in v), max(m for _, m in v)) for k, v in results.items()}
-    print(f"{'command':28} {'median s':>9} {'peak RSS MB':>12}")
-    for k, (w, m) in med.items():
-        print(f"{k:28} {w:9.3f} {m:12.1f}")
+    med = {k: (statistics.median(w for w, _, _ in v), statistics.median(c for _, c, _ in v),
+               max(m for _, _, m in v)) for k, v in results.items()}
+    print(f"{'command':28} {'wall s':>8} {'cpu s':>8} {'peak RSS MB':>12}  (medians of {args.runs})")
+    for k, (w, c, m) in med.items():
+        print(f"{k:28} {w:8.3f} {c:8.3f} {m:12.1f}")
     print()
-    print(f"wide50 1M: numpy / sf 1 thread  = {med['numpy wide50 1M'][0] / med['sf wide50 1M, 1 thread'][0]:.2f}x")
-    print(f"wide50 1M: sf 1 thread / 2 threads = {med['sf wide50 1M, 1 thread'][0] / med['sf wide50 1M, 2 threads'][0]:.2f}x")
-    print(f"startup 1M: numpy / sf 1 thread = {med['numpy startup 1M'][0] / med['sf startup 1M, 1 thread'][0]:.2f}x")
-    print(f"peak RSS wide50: 10M {med['sf wide50 10M, 2 threads'][1]:.1f} MB vs 100k {med['sf wide50 100k, 1 thread'][1]:.1f} MB")
+
+    def ratio(a, b, col):
+        return med[a][col] / med[b][col]
+    for label, a, b in [("wide50 1M: numpy / sf 1 thread", "numpy wide50 1M", "sf wide50 1M, 1 thread"),
+                        ("startup 1M: numpy / sf 1 thread", "numpy startup 1M", "sf startup 1M, 1 thread")]:
+        print(f"{label:38} wall {ratio(a, b, 0):5.2f}x   cpu {ratio(a, b, 1):5.2f}x")
+    print(f"{'wide50 1M: sf 1 thread / 2 threads':38} wall {ratio('sf wide50 1M, 1 thread', 'sf wide50 1M, 2 threads', 0):5.2f}x")
+    print(f"peak RSS wide50: 10M {med['sf wide50 10M, 2 threads'][2]:.1f} MB vs 100k {med['sf wide50 100k, 1 thread'][2]:.1f} MB")
 
     # Means agree with numpy's within 3 standard errors.
     for model in ("wide50", "startup"):
