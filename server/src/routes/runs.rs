@@ -117,7 +117,8 @@ fn links(id: Uuid) -> Links {
         this: format!("/api/runs/{id}"),
         events: format!("/api/runs/{id}/events"),
         samples: format!("/api/runs/{id}/samples"),
-        share: format!("/runs/{id}"),
+        // The web app's page for the run (issue 4 serves it at `/r/{id}`).
+        share: format!("/r/{id}"),
     }
 }
 

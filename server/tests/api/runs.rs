@@ -26,7 +26,7 @@ async fn a_run_is_stored_queued_then_completes_with_its_summary() {
     assert_eq!(body["links"]["self"], format!("/api/runs/{id}"));
     assert_eq!(body["links"]["events"], format!("/api/runs/{id}/events"));
     assert_eq!(body["links"]["samples"], format!("/api/runs/{id}/samples"));
-    assert_eq!(body["links"]["share"], format!("/runs/{id}"));
+    assert_eq!(body["links"]["share"], format!("/r/{id}"));
 
     // Only the hash of the token is stored.
     let stored: Vec<u8> = sqlx::query_scalar("select owner_token_hash from runs where id = $1")
