@@ -17,11 +17,13 @@ cargo build --release --bin scenarioforge
 
 case "${1:-serve}" in
   serve)
+    build_web
     if [ -z "${DATABASE_URL:-}" ]; then
       pg_start
       say "PostgreSQL: $DATABASE_URL (stop it with: scripts/pg.sh stop)"
     fi
-    say "scenarioforge serve on ${BIND_ADDR:-127.0.0.1:3000} (Ctrl-C stops it; unfinished runs resume at the next start)"
+    say "scenarioforge serve: open http://${BIND_ADDR:-127.0.0.1:3000} (Ctrl-C stops it; unfinished runs resume at the next start)"
+    export WEB_DIR="${WEB_DIR:-$root/dist}"
     exec target/release/scenarioforge serve
     ;;
   run | check)

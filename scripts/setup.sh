@@ -54,3 +54,29 @@ setup_node() {
     apt_install nodejs
   fi
 }
+
+# Trunk builds the web app. 0.22 needs a newer rustc than this machine's; LTO off and more
+# codegen units cut its build from about 25 to about 10 minutes.
+TRUNK_VERSION=0.21.14
+setup_trunk() {
+  if ! trunk --version 2>/dev/null | grep -qx "trunk $TRUNK_VERSION"; then
+    say "cargo install trunk $TRUNK_VERSION (about 10 minutes, once)"
+    CARGO_PROFILE_RELEASE_LTO=false CARGO_PROFILE_RELEASE_CODEGEN_UNITS=16 \
+      cargo install trunk --version "$TRUNK_VERSION" --locked
+  fi
+}
+
+# Builds the web app into dist/ (served by `scenarioforge serve` at `/`). Trunk.toml makes
+# Trunk, and so cargo, offline: dependencies are fetched first.
+build_web() {
+  setup_trunk
+  setup_wasm_bindgen
+  (cd "$root" && cargo fetch --quiet && say "trunk build --release" && trunk build --release)
+}
+
+# Debian's Chromium and its driver, for the end-to-end browser tests.
+setup_chromium() {
+  if ! command -v chromium >/dev/null || ! command -v chromedriver >/dev/null; then
+    apt_install chromium chromium-driver
+  fi
+}

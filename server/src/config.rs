@@ -31,6 +31,8 @@ pub struct Config {
     pub run_retention_days: u32,
     /// `RUST_LOG`: the tracing filter.
     pub log_filter: String,
+    /// `WEB_DIR`: the built web app (Trunk's `dist/`), served at `/`; default `dist`.
+    pub web_dir: std::path::PathBuf,
 }
 
 /// The database pool's settings.
@@ -127,7 +129,12 @@ impl Config {
                 message: format!("not a valid filter: {e}"),
             });
         }
+        let web_dir = vars
+            .get("WEB_DIR")?
+            .unwrap_or_else(|| "dist".to_string())
+            .into();
         Ok(Config {
+            web_dir,
             bind_addr,
             database_url,
             max_iterations: vars.number("MAX_SIMULATION_ITERATIONS", 10_000_000, 1, u64::MAX)?,

@@ -40,6 +40,7 @@ use axum::Router;
 use axum::extract::DefaultBodyLimit;
 use axum::response::IntoResponse;
 use tower_http::catch_panic::CatchPanicLayer;
+use tower_http::services::{ServeDir, ServeFile};
 use tower_http::trace::TraceLayer;
 
 use crate::config::Config;
@@ -56,11 +57,8 @@ pub fn app(state: AppState) -> Router {
         .merge(routes::models::router())
         .merge(routes::health::router())
         .merge(routes::metrics::router())
-        .fallback(|| async {
-            ApiError::NotFound {
-                message: "no such endpoint".to_string(),
-            }
-        })
+        .route("/api/{*rest}", axum::routing::any(no_such_endpoint))
+        .fallback_service(web_app(&state.config.web_dir))
         .method_not_allowed_fallback(|| async { ApiError::MethodNotAllowed })
         .layer(DefaultBodyLimit::max(limit))
         .layer(axum::middleware::from_fn_with_state(
@@ -76,6 +74,31 @@ pub fn app(state: AppState) -> Router {
             ApiError::Internal("a handler panicked".to_string()).into_response()
         }))
         .with_state(state)
+}
+
+async fn no_such_endpoint() -> ApiError {
+    ApiError::NotFound {
+        message: "no such endpoint".to_string(),
+    }
+}
+
+/// The web app: the files of `dir` at `/`, and its `index.html` for every other path, so that
+/// the app's own routes (`/r/{id}`) load it. Without a built app, every such path is a 404
+/// that says how to build it.
+fn web_app(dir: &std::path::Path) -> axum::routing::MethodRouter {
+    let index = dir.join("index.html");
+    if index.is_file() {
+        axum::routing::get_service(ServeDir::new(dir).fallback(ServeFile::new(index)))
+    } else {
+        let message = format!(
+            "no web app at `{}`: build it with `trunk build --release` (scripts/run.sh does), or set WEB_DIR",
+            dir.display()
+        );
+        axum::routing::any(move || {
+            let message = message.clone();
+            async move { ApiError::NotFound { message } }
+        })
+    }
 }
 
 /// How long a graceful shutdown waits for the runs to reach a chunk boundary.

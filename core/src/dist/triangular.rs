@@ -54,7 +54,11 @@ impl Triangular {
         let fc = self.fc;
         for p in ps.iter_mut() {
             let below = *p < fc;
-            let r = f64::sqrt(if below { *p * fc } else { (1.0 - *p) * (1.0 - fc) });
+            let r = f64::sqrt(if below {
+                *p * fc
+            } else {
+                (1.0 - *p) * (1.0 - fc)
+            });
             let up = (lo + width * r).min(hi);
             let down = (hi - width * r).max(lo);
             *p = if below { up } else { down };

@@ -154,7 +154,11 @@ fn sorted_order(values: &[f64]) -> Vec<(u64, u32)> {
             let bits = (v + 0.0).to_bits();
             // Negatives: flip every bit; positives: flip the sign bit. Unsigned order is
             // then numeric order (the key of `f64::total_cmp`).
-            let key = if bits >> 63 == 1 { !bits } else { bits | 1 << 63 };
+            let key = if bits >> 63 == 1 {
+                !bits
+            } else {
+                bits | 1 << 63
+            };
             (key, i)
         })
         .collect();

@@ -14,3 +14,4 @@ mod outage;
 mod recovery;
 mod runs;
 mod samples;
+mod web;

@@ -1,0 +1,300 @@
+//! Charts drawn as SVG: histogram with percentile markers, cumulative distribution,
+//! tornado of drivers, and convergence of the running mean.
+
+use leptos::prelude::*;
+use scenarioforge_core::summary::{Driver, OutputStats};
+
+use crate::format;
+use crate::runner::Point;
+
+const W: f64 = 560.0;
+const H: f64 = 200.0;
+const PAD_L: f64 = 56.0;
+const PAD_R: f64 = 12.0;
+const PAD_T: f64 = 12.0;
+const PAD_B: f64 = 28.0;
+
+/// Maps `x` in `lo..hi` to `a..b`.
+fn scale(x: f64, lo: f64, hi: f64, a: f64, b: f64) -> f64 {
+    if hi > lo {
+        a + (x - lo) / (hi - lo) * (b - a)
+    } else {
+        (a + b) / 2.0
+    }
+}
+
+/// Tick values on a nice step covering `lo..hi`, about `n` of them.
+fn ticks(lo: f64, hi: f64, n: usize) -> Vec<f64> {
+    if hi <= lo || !lo.is_finite() || !hi.is_finite() {
+        return vec![lo];
+    }
+    let raw = (hi - lo) / n as f64;
+    let mag = 10f64.powf(raw.log10().floor());
+    let step = [1.0, 2.0, 2.5, 5.0, 10.0]
+        .iter()
+        .map(|m| m * mag)
+        .find(|s| *s >= raw)
+        .unwrap_or(10.0 * mag);
+    let first = (lo / step).ceil() * step;
+    (0..=n + 1)
+        .map(|i| first + i as f64 * step)
+        .filter(|t| *t <= hi + step * 1e-9)
+        .collect()
+}
+
+fn x_axis(lo: f64, hi: f64) -> impl IntoView {
+    ticks(lo, hi, 5)
+        .into_iter()
+        .map(|t| {
+            let x = scale(t, lo, hi, PAD_L, W - PAD_R);
+            view! {
+                <line class="tick" x1=x x2=x y1=H - PAD_B y2=H - PAD_B + 4.0></line>
+                <text class="tick-label" x=x y=H - 8.0 text-anchor="middle">{format::number(t)}</text>
+            }
+        })
+        .collect_view()
+}
+
+/// Histogram of an output with p5, p50 and p95 marked.
+#[component]
+pub fn Histogram(stats: OutputStats, #[prop(into)] title: String) -> impl IntoView {
+    let h = &stats.histogram;
+    let (lo, hi) = (
+        h.edges.first().copied().unwrap_or(0.0),
+        h.edges.last().copied().unwrap_or(1.0),
+    );
+    let max = h.counts.iter().copied().max().unwrap_or(1).max(1) as f64;
+    let bars = h
+        .counts
+        .iter()
+        .enumerate()
+        .map(|(i, &c)| {
+            let x0 = scale(h.edges[i], lo, hi, PAD_L, W - PAD_R);
+            let x1 = scale(h.edges[i + 1], lo, hi, PAD_L, W - PAD_R);
+            let y = scale(c as f64, 0.0, max, H - PAD_B, PAD_T);
+            view! {
+                <rect class="bar" x=x0 y=y width=(x1 - x0 - 0.5).max(0.5) height=H - PAD_B - y>
+                    <title>{format!("{} to {}: {}", format::number(h.edges[i]), format::number(h.edges[i + 1]), format::thousands(c))}</title>
+                </rect>
+            }
+        })
+        .collect_view();
+    let p = &stats.percentiles;
+    let markers = [("p5", p.p5), ("p50", p.p50), ("p95", p.p95)]
+        .into_iter()
+        .enumerate()
+        .map(|(i, (name, v))| {
+            let x = scale(v, lo, hi, PAD_L, W - PAD_R);
+            // Labels on three rows, so close percentiles do not overlap; the right-hand one
+            // reads leftwards to stay inside the chart.
+            let y = PAD_T + 10.0 + 12.0 * i as f64;
+            let right = x > W * 0.7;
+            view! {
+                <line class=format!("marker {name}") x1=x x2=x y1=PAD_T y2=H - PAD_B></line>
+                <text class="marker-label" x=if right { x - 3.0 } else { x + 3.0 } y=y text-anchor=if right { "end" } else { "start" }>
+                    {format!("{name} {}", format::number(v))}
+                </text>
+            }
+        })
+        .collect_view();
+    view! {
+        <figure class="chart">
+            <svg viewBox=format!("0 0 {W} {H}") role="img" aria-label=title.clone()>
+                {bars}
+                {markers}
+                <line class="axis" x1=PAD_L x2=W - PAD_R y1=H - PAD_B y2=H - PAD_B></line>
+                {x_axis(lo, hi)}
+            </svg>
+            <figcaption>{title}</figcaption>
+        </figure>
+    }
+}
+
+/// The cumulative distribution from the same histogram: P(value ≤ x).
+#[component]
+pub fn Cumulative(stats: OutputStats, #[prop(into)] title: String) -> impl IntoView {
+    let h = &stats.histogram;
+    let (lo, hi) = (
+        h.edges.first().copied().unwrap_or(0.0),
+        h.edges.last().copied().unwrap_or(1.0),
+    );
+    let total = (h.counts.iter().sum::<u64>() + h.below + h.above).max(1) as f64;
+    let mut acc = h.below as f64;
+    let mut points = vec![format!(
+        "{:.1},{:.1}",
+        PAD_L,
+        scale(acc / total, 0.0, 1.0, H - PAD_B, PAD_T)
+    )];
+    for (i, &c) in h.counts.iter().enumerate() {
+        acc += c as f64;
+        let x = scale(h.edges[i + 1], lo, hi, PAD_L, W - PAD_R);
+        let y = scale(acc / total, 0.0, 1.0, H - PAD_B, PAD_T);
+        points.push(format!("{x:.1},{y:.1}"));
+    }
+    let grid = [0.0, 0.25, 0.5, 0.75, 1.0]
+        .into_iter()
+        .map(|q| {
+            let y = scale(q, 0.0, 1.0, H - PAD_B, PAD_T);
+            view! {
+                <line class="grid" x1=PAD_L x2=W - PAD_R y1=y y2=y></line>
+                <text class="tick-label" x=PAD_L - 6.0 y=y + 4.0 text-anchor="end">{format::percent(q)}</text>
+            }
+        })
+        .collect_view();
+    view! {
+        <figure class="chart">
+            <svg viewBox=format!("0 0 {W} {H}") role="img" aria-label=title.clone()>
+                {grid}
+                <polyline class="cdf" points=points.join(" ")></polyline>
+                <line class="axis" x1=PAD_L x2=W - PAD_R y1=H - PAD_B y2=H - PAD_B></line>
+                {x_axis(lo, hi)}
+            </svg>
+            <figcaption>{title}</figcaption>
+        </figure>
+    }
+}
+
+/// What drives an output: rank correlation (signed bar from the centre) and variance share.
+#[component]
+pub fn Tornado(drivers: Vec<Driver>, #[prop(into)] title: String) -> impl IntoView {
+    let shown: Vec<Driver> = drivers.into_iter().take(10).collect();
+    let row_h = 24.0;
+    let height = PAD_T + row_h * shown.len().max(1) as f64 + PAD_B;
+    let label_w = 150.0;
+    let mid = label_w + (W - label_w - PAD_R) / 2.0;
+    // Room beside the longest bars for their value labels.
+    let half = (W - label_w - PAD_R) / 2.0 - 70.0;
+    let rows = shown
+        .iter()
+        .enumerate()
+        .map(|(i, d)| {
+            let y = PAD_T + i as f64 * row_h;
+            let rho = d.rank_correlation;
+            let len = (rho.abs() * half).min(half);
+            let x = if rho < 0.0 { mid - len } else { mid };
+            let share_w = (d.variance_share.clamp(0.0, 1.0) * half).max(0.0);
+            let share_x = if rho < 0.0 { mid - share_w } else { mid };
+            view! {
+                <text class="tick-label" x=label_w - 8.0 y=y + 15.0 text-anchor="end">{d.input.clone()}</text>
+                <rect class=if rho < 0.0 { "tornado neg" } else { "tornado pos" } x=x y=y + 3.0 width=len.max(0.5) height=row_h - 12.0>
+                    <title>{format!("{}: rank correlation {:+.3}, variance share {}", d.input, rho, format::percent(d.variance_share))}</title>
+                </rect>
+                <rect class="share-bar" x=share_x y=y + row_h - 9.0 width=share_w height=4.0></rect>
+                <text class="value-label" x=if rho < 0.0 { mid - len - 4.0 } else { mid + len + 4.0 } y=y + 13.0 text-anchor=if rho < 0.0 { "end" } else { "start" }>
+                    {format!("{rho:+.2} · {}", format::percent(d.variance_share))}
+                </text>
+            }
+        })
+        .collect_view();
+    view! {
+        <figure class="chart">
+            <svg viewBox=format!("0 0 {W} {height}") role="img" aria-label=title.clone()>
+                <line class="axis" x1=mid x2=mid y1=PAD_T - 4.0 y2=height - PAD_B + 4.0></line>
+                {rows}
+                <text class="tick-label" x=mid - half y=height - 8.0>"−1"</text>
+                <text class="tick-label" x=mid y=height - 8.0 text-anchor="middle">"0"</text>
+                <text class="tick-label" x=mid + half y=height - 8.0 text-anchor="end">"+1"</text>
+            </svg>
+            <figcaption>{title} " — bar: rank correlation; thin bar: variance share"</figcaption>
+        </figure>
+    }
+}
+
+/// Running mean ± 2 SEM of one output against iterations.
+#[component]
+pub fn Convergence(
+    points: Vec<Point>,
+    output: String,
+    #[prop(into)] title: String,
+) -> impl IntoView {
+    let series: Vec<(f64, f64, f64)> = points
+        .iter()
+        .filter_map(|p| {
+            let (_, m, s) = p.outputs.iter().find(|(id, _, _)| *id == output)?;
+            (m.is_finite()).then_some((
+                p.iterations as f64,
+                *m,
+                if s.is_finite() { *s } else { 0.0 },
+            ))
+        })
+        .collect();
+    // A point per chunk can be thousands; a few hundred draw the same picture.
+    let step = series.len().div_ceil(400).max(1);
+    let last = series.last().copied();
+    let mut series: Vec<(f64, f64, f64)> = series.into_iter().step_by(step).collect();
+    if let Some(last) = last
+        && series.last() != Some(&last)
+    {
+        series.push(last);
+    }
+    if series.len() < 2 {
+        return view! { <p class="muted">"not enough progress points for a convergence chart"</p> }
+            .into_any();
+    }
+    // Leave out the first point from the y-range when there are many: its band is wide.
+    let skip = usize::from(series.len() > 8);
+    let lo = series[skip..]
+        .iter()
+        .map(|(_, m, s)| m - 2.0 * s)
+        .fold(f64::INFINITY, f64::min);
+    let hi = series[skip..]
+        .iter()
+        .map(|(_, m, s)| m + 2.0 * s)
+        .fold(f64::NEG_INFINITY, f64::max);
+    let (lo, hi) = if hi > lo {
+        (lo, hi)
+    } else {
+        (lo - 1.0, hi + 1.0)
+    };
+    let xmax = series.last().map_or(1.0, |p| p.0);
+    let sx = |x: f64| scale(x, 0.0, xmax, PAD_L, W - PAD_R);
+    let sy = |y: f64| scale(y.clamp(lo, hi), lo, hi, H - PAD_B, PAD_T);
+    let upper: Vec<String> = series
+        .iter()
+        .map(|(x, m, s)| format!("{:.1},{:.1}", sx(*x), sy(m + 2.0 * s)))
+        .collect();
+    let lower: Vec<String> = series
+        .iter()
+        .rev()
+        .map(|(x, m, s)| format!("{:.1},{:.1}", sx(*x), sy(m - 2.0 * s)))
+        .collect();
+    let band = format!("{} {}", upper.join(" "), lower.join(" "));
+    let line: Vec<String> = series
+        .iter()
+        .map(|(x, m, _)| format!("{:.1},{:.1}", sx(*x), sy(*m)))
+        .collect();
+    let yticks = ticks(lo, hi, 4)
+        .into_iter()
+        .map(|t| {
+            let y = sy(t);
+            view! {
+                <line class="grid" x1=PAD_L x2=W - PAD_R y1=y y2=y></line>
+                <text class="tick-label" x=PAD_L - 6.0 y=y + 4.0 text-anchor="end">{format::number(t)}</text>
+            }
+        })
+        .collect_view();
+    view! {
+        <figure class="chart">
+            <svg viewBox=format!("0 0 {W} {H}") role="img" aria-label=title.clone()>
+                {yticks}
+                <polygon class="band" points=band></polygon>
+                <polyline class="mean-line" points=line.join(" ")></polyline>
+                <line class="axis" x1=PAD_L x2=W - PAD_R y1=H - PAD_B y2=H - PAD_B></line>
+                {x_axis(0.0, xmax)}
+            </svg>
+            <figcaption>{title}</figcaption>
+        </figure>
+    }
+    .into_any()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::ticks;
+
+    #[test]
+    fn ticks_are_round() {
+        assert_eq!(ticks(0.0, 10.0, 5), vec![0.0, 2.0, 4.0, 6.0, 8.0, 10.0]);
+        assert_eq!(ticks(3.0, 3.0, 5), vec![3.0]);
+    }
+}

@@ -1,0 +1,250 @@
+//! A run's results: per output the statistics, histogram, cumulative chart, drivers and
+//! convergence; warnings; the iteration table; downloads and the share link.
+
+use leptos::prelude::*;
+use leptos::task::spawn_local;
+use scenarioforge_core::summary::OutputSummary;
+
+use crate::browser;
+use crate::components::charts::{Convergence, Cumulative, Histogram, Tornado};
+use crate::components::samples::SampleTable;
+use crate::format;
+use crate::runner::{self, Point, Results, Samples};
+
+#[component]
+pub fn ResultsView(results: Results, convergence: Vec<Point>) -> impl IntoView {
+    let summary = results.summary.clone();
+    let model = results.model.clone();
+    let unit_of = {
+        let model = model.clone();
+        move |id: &str| {
+            model
+                .nodes
+                .iter()
+                .find(|n| n.id == id)
+                .and_then(|n| n.unit.clone())
+        }
+    };
+    let label_of = {
+        let model = model.clone();
+        move |id: &str| {
+            model
+                .nodes
+                .iter()
+                .find(|n| n.id == id)
+                .and_then(|n| n.label.clone())
+                .map_or_else(|| id.to_string(), |l| format!("{l} ({id})"))
+        }
+    };
+    let status = format!("{:?}", summary.status).to_lowercase();
+    let headline = format!(
+        "{} iterations · seed {} · {} · {} · {}",
+        format::thousands(summary.iterations),
+        summary.seed,
+        format::duration(summary.elapsed_ms as f64 / 1000.0),
+        if results.ran_in_browser {
+            "ran in this browser"
+        } else {
+            "ran on the server"
+        },
+        status,
+    );
+    let outputs = summary
+        .outputs
+        .iter()
+        .map(|(id, out)| {
+            let unit = unit_of(id);
+            let drivers = summary.sensitivity.get(id).cloned().unwrap_or_default();
+            output_card(
+                id,
+                &label_of(id),
+                unit.as_deref(),
+                out,
+                drivers,
+                &convergence,
+            )
+        })
+        .collect_view();
+    let warnings = summary.warnings.clone();
+
+    let summary_json = summary.to_json();
+    let summary_json_dom = summary_json.clone();
+    let name = if model.name.is_empty() {
+        "model".to_string()
+    } else {
+        slug(&model.name)
+    };
+    let name2 = name.clone();
+    let samples = results.samples.clone();
+    let download_csv = move |_| match &samples {
+        Samples::Memory(t) => {
+            browser::download(&format!("{name2}-samples.csv"), "text/csv", &csv(t));
+        }
+        Samples::Server { id, .. } => browser::download_url(
+            &format!("{name2}-samples.csv"),
+            &crate::api::samples_csv_url(id),
+        ),
+    };
+
+    let share_link: RwSignal<Option<String>> = RwSignal::new(results.server_id.clone());
+    let share_error: RwSignal<Option<String>> = RwSignal::new(None);
+    let sharing = RwSignal::new(false);
+    let share_model = model.clone();
+    let share = move |_| {
+        let spec = share_model.clone();
+        sharing.set(true);
+        spawn_local(async move {
+            match runner::share(&spec).await {
+                Ok(id) => share_link.set(Some(id)),
+                Err(e) => share_error.set(Some(format!("could not share: {e}"))),
+            }
+            sharing.set(false);
+        });
+    };
+
+    view! {
+        <section class="results" aria-label="results">
+            <header class="results-head">
+                <div>
+                    <h2>"Results"</h2>
+                    <p class="muted">{headline}</p>
+                </div>
+                <div class="actions">
+                    <button on:click=move |_| browser::download(&format!("{name}-summary.json"), "application/json", &summary_json)>"Download summary (JSON)"</button>
+                    <button on:click=download_csv>"Download iterations (CSV)"</button>
+                    {move || match share_link.get() {
+                        Some(id) => view! {
+                            <a class="share-link" href=format!("/r/{id}") target="_blank">{format!("{}/r/{id}", browser::origin())}</a>
+                        }.into_any(),
+                        None => view! {
+                            <button class="primary" on:click=share.clone() disabled=move || sharing.get()>
+                                {move || if sharing.get() { "Sharing…" } else { "Share" }}
+                            </button>
+                        }.into_any(),
+                    }}
+                </div>
+            </header>
+            {move || share_error.get().map(|e| view! { <p class="error">{e}</p> })}
+            {(!warnings.is_empty()).then(|| view! {
+                <ul class="warnings">
+                    {warnings.iter().map(|w| view! { <li>"⚠ " {w.message.clone()}</li> }).collect_view()}
+                </ul>
+            })}
+            {outputs}
+            // The summary document itself, for tests that compare runs bit for bit.
+            <script type="application/json" class="summary-json">{summary_json_dom}</script>
+            <h3>"Sampled iterations"</h3>
+            <SampleTable samples=results.samples.clone() />
+        </section>
+    }
+}
+
+fn output_card(
+    id: &str,
+    label: &str,
+    unit: Option<&str>,
+    out: &OutputSummary,
+    drivers: Vec<scenarioforge_core::summary::Driver>,
+    convergence: &[Point],
+) -> impl IntoView + use<> {
+    let Some(stats) = out.stats.clone() else {
+        return view! {
+            <article class="output">
+                <h3>{label.to_string()}</h3>
+                <p class="error">{format!("no finite value in {} iterations", format::thousands(out.non_finite))}</p>
+            </article>
+        }
+        .into_any();
+    };
+    let u = |x: f64| format::with_unit(x, unit);
+    let p = &stats.percentiles;
+    let rows = vec![
+        (
+            "mean ± SEM",
+            format!("{} ± {}", u(stats.mean), format::number(stats.sem)),
+        ),
+        ("std", u(stats.std)),
+        (
+            "p5 / p50 / p95",
+            format!(
+                "{} / {} / {}",
+                format::number(p.p5),
+                format::number(p.p50),
+                u(p.p95)
+            ),
+        ),
+        (
+            "min / max",
+            format!("{} / {}", format::number(stats.min), u(stats.max)),
+        ),
+        (
+            "values",
+            format!(
+                "{} finite{}",
+                format::thousands(out.count),
+                if out.non_finite > 0 {
+                    format!(", {} non-finite", format::thousands(out.non_finite))
+                } else {
+                    String::new()
+                }
+            ),
+        ),
+    ];
+    let probs = stats
+        .prob_below
+        .iter()
+        .map(|(t, p)| {
+            let t_num: f64 = t.parse().unwrap_or(f64::NAN);
+            view! { <tr><th>{format!("P(< {})", u(t_num))}</th><td class="num strong">{format::percent(*p)}</td></tr> }
+        })
+        .collect_view();
+    view! {
+        <article class="output">
+            <h3>{label.to_string()}</h3>
+            <div class="output-grid">
+                <table class="stats">
+                    {rows.into_iter().map(|(k, v)| view! { <tr><th>{k}</th><td class="num">{v}</td></tr> }).collect_view()}
+                    {probs}
+                </table>
+                <Histogram stats=stats.clone() title=format!("distribution of {id}") />
+                <Cumulative stats=stats.clone() title=format!("P({id} ≤ x)") />
+                {(!drivers.is_empty()).then(|| view! { <Tornado drivers=drivers title=format!("drivers of {id}") /> })}
+                <Convergence points=convergence.to_vec() output=id.to_string() title=format!("running mean of {id} ± 2 SEM") />
+            </div>
+        </article>
+    }
+    .into_any()
+}
+
+fn slug(name: &str) -> String {
+    name.chars()
+        .map(|c| {
+            if c.is_ascii_alphanumeric() {
+                c.to_ascii_lowercase()
+            } else {
+                '-'
+            }
+        })
+        .collect()
+}
+
+/// The sample as CSV: `iteration,node...`, empty cells for non-finite values.
+fn csv(table: &scenarioforge_core::SampleTable) -> String {
+    let mut out = String::from("iteration");
+    for c in &table.columns {
+        out.push(',');
+        out.push_str(c);
+    }
+    out.push('\n');
+    for (it, vals) in &table.rows {
+        out.push_str(&it.to_string());
+        for v in vals {
+            out.push(',');
+            if v.is_finite() {
+                out.push_str(&v.to_string());
+            }
+        }
+        out.push('\n');
+    }
+    out
+}
