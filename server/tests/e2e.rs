@@ -15,7 +15,10 @@ use std::time::{Duration, Instant};
 use fantoccini::elements::Element;
 use fantoccini::{Client, ClientBuilder, Locator};
 use serde_json::{Value, json};
-use sqlx::Connection as _;
+use test_db::TestDb;
+
+#[path = "support/test_db.rs"]
+mod test_db;
 
 /// The longest any one step may take before the test fails.
 const STEP: Duration = Duration::from_secs(30);
@@ -552,73 +555,5 @@ impl TempDir {
 impl Drop for TempDir {
     fn drop(&mut self) {
         let _ = std::fs::remove_dir_all(&self.path);
-    }
-}
-
-/// A database of its own for the test, dropped at the end (as in `tests/api/helpers.rs`).
-#[derive(Debug)]
-struct TestDb {
-    name: String,
-    url: String,
-    admin_url: String,
-}
-
-impl TestDb {
-    async fn create() -> TestDb {
-        let admin_url = match std::env::var("DATABASE_URL") {
-            Ok(url) if !url.is_empty() => url,
-            _ => panic!(
-                "DATABASE_URL is not set: the end-to-end test needs a real PostgreSQL. Start the \
-                 project's private one with `source scripts/pg.sh && pg_start` (it exports \
-                 DATABASE_URL) and run `cargo test` from that shell"
-            ),
-        };
-        let name = format!("test_{}", uuid::Uuid::new_v4().simple());
-        let mut admin = sqlx::PgConnection::connect(&admin_url)
-            .await
-            .unwrap_or_else(|err| panic!("cannot connect to DATABASE_URL ({admin_url}): {err}"));
-        sqlx::query(&format!("create database {name}"))
-            .execute(&mut admin)
-            .await
-            .expect("create a test database");
-        let _ = admin.close().await;
-        let (base, query) = admin_url
-            .split_once('?')
-            .map_or((admin_url.as_str(), None), |(b, q)| (b, Some(q)));
-        let (server, _) = base
-            .rsplit_once('/')
-            .expect("DATABASE_URL has a database name");
-        let url = match query {
-            Some(q) => format!("{server}/{name}?{q}"),
-            None => format!("{server}/{name}"),
-        };
-        TestDb {
-            name,
-            url,
-            admin_url,
-        }
-    }
-}
-
-impl Drop for TestDb {
-    fn drop(&mut self) {
-        let (admin_url, name) = (self.admin_url.clone(), self.name.clone());
-        // Drop runs outside any async context: a thread of its own with a small runtime.
-        let _ = std::thread::spawn(move || {
-            let Ok(rt) = tokio::runtime::Builder::new_current_thread()
-                .enable_all()
-                .build()
-            else {
-                return;
-            };
-            rt.block_on(async {
-                if let Ok(mut admin) = sqlx::PgConnection::connect(&admin_url).await {
-                    let _ = sqlx::query(&format!("drop database if exists {name} with (force)"))
-                        .execute(&mut admin)
-                        .await;
-                }
-            });
-        })
-        .join();
     }
 }

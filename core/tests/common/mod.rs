@@ -1,7 +1,9 @@
 //! Shared by the determinism tests, native and wasm: the example models and how a golden
 //! summary is computed from one.
 
-use scenarioforge_core::{ModelSpec, RunSettings, Settings, Stepper, Unobserved, compile, run};
+use scenarioforge_core::{
+    Model, ModelSpec, RunSettings, Settings, Stepper, Summary, Unobserved, compile, run,
+};
 
 /// Iterations of a golden run: thirteen chunks, the last one partial.
 pub const GOLDEN_ITERATIONS: u64 = 50_000;
@@ -32,23 +34,21 @@ pub const EXAMPLES: [(&str, &str, &str); 4] = [
 /// The summary JSON of `model` at `GOLDEN_ITERATIONS` on `threads` threads, with the
 /// wall-clock time zeroed (the one field that differs between identical runs).
 pub fn summary_json(model: &str, threads: usize) -> String {
-    let spec = ModelSpec::from_json(model).unwrap();
-    let compiled = compile(&spec).unwrap();
-    let overrides = Settings {
-        iterations: Some(GOLDEN_ITERATIONS),
-        ..Settings::default()
-    };
-    let settings =
-        RunSettings::validate(&spec.settings.overridden_by(&overrides), GOLDEN_ITERATIONS).unwrap();
-    let mut summary = run(&compiled, &settings, threads, &Unobserved).summary;
-    summary.elapsed_ms = 0;
-    let mut json = summary.to_json();
-    json.push('\n');
-    json
+    let (compiled, settings) = prepared(model);
+    golden_json(run(&compiled, &settings, threads, &Unobserved).summary)
 }
 
 /// The same summary computed by a [`Stepper`], `chunks` chunks at a time, as the browser runs.
 pub fn stepped_summary_json(model: &str, chunks: u64) -> String {
+    let (compiled, settings) = prepared(model);
+    let mut stepper = Stepper::new(compiled, settings);
+    while !stepper.is_done() {
+        stepper.step(chunks);
+    }
+    golden_json(stepper.finish().summary)
+}
+
+fn prepared(model: &str) -> (Model, RunSettings) {
     let spec = ModelSpec::from_json(model).unwrap();
     let compiled = compile(&spec).unwrap();
     let overrides = Settings {
@@ -57,11 +57,10 @@ pub fn stepped_summary_json(model: &str, chunks: u64) -> String {
     };
     let settings =
         RunSettings::validate(&spec.settings.overridden_by(&overrides), GOLDEN_ITERATIONS).unwrap();
-    let mut stepper = Stepper::new(compiled, settings);
-    while !stepper.is_done() {
-        stepper.step(chunks);
-    }
-    let mut summary = stepper.finish().summary;
+    (compiled, settings)
+}
+
+fn golden_json(mut summary: Summary) -> String {
     summary.elapsed_ms = 0;
     let mut json = summary.to_json();
     json.push('\n');

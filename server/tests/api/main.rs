@@ -6,6 +6,9 @@
 // crate a panic is the failure report.
 #![allow(clippy::unwrap_used)]
 
+#[path = "../support/test_db.rs"]
+mod test_db;
+
 mod events;
 mod health;
 mod helpers;
