@@ -75,7 +75,11 @@ struct Inner {
 impl Executor {
     /// Starts the worker threads. Must be called within a tokio runtime, whose handle the
     /// workers use for their database calls.
-    pub fn start(config: ExecutorConfig, pool: PgPool, metrics: Arc<Metrics>) -> Executor {
+    pub fn start(
+        config: ExecutorConfig,
+        pool: PgPool,
+        metrics: Arc<Metrics>,
+    ) -> std::io::Result<Executor> {
         let inner = Arc::new(Inner {
             config,
             pool,
@@ -98,10 +102,19 @@ impl Executor {
             .collect::<Result<Vec<_>, _>>();
         match workers {
             Ok(w) => *lock(&inner.workers) = w,
-            // Without threads nothing can run; the server cannot do its job.
-            Err(e) => panic!("cannot start the run worker threads: {e}"),
+            // Without threads nothing can run: the server does not start. Threads already
+            // started are told to stop.
+            Err(e) => {
+                inner.shutdown.store(true, Ordering::SeqCst);
+                // Under the queue's lock, so no worker is between its check and its wait.
+                let _queue = lock(&inner.queue);
+                inner.wake.notify_all();
+                return Err(std::io::Error::other(format!(
+                    "cannot start the run worker threads: {e}"
+                )));
+            }
         }
-        Executor { inner }
+        Ok(Executor { inner })
     }
 
     /// Queues a stored run. A run already queued or running here is not queued twice.

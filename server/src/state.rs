@@ -40,7 +40,7 @@ impl AppState {
             },
             pool.clone(),
             Arc::clone(&metrics),
-        );
+        )?;
         Ok(AppState {
             config: Arc::new(config),
             pool,
