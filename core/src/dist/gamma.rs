@@ -3,6 +3,7 @@
 
 use super::error::{ParamError, positive};
 use super::ziggurat;
+use crate::fastmath;
 use crate::rng::Stream;
 
 /// Gamma(shape, 1), ready to draw.
@@ -55,7 +56,7 @@ impl StdGamma {
             let x2 = x * x;
             // The squeeze accepts most proposals without a logarithm.
             if u < 1.0 - 0.0331 * x2 * x2
-                || libm::log(u) < 0.5 * x2 + self.d * (1.0 - v + libm::log(v))
+                || fastmath::ln(u) < 0.5 * x2 + self.d * (1.0 - v + fastmath::ln(v))
             {
                 return self.d * v;
             }
