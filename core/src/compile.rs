@@ -4,6 +4,7 @@
 
 use std::collections::{HashMap, HashSet};
 
+use crate::correlate;
 use crate::diag::{Diagnostic, DiagnosticKind, Span, closest};
 use crate::dist::{Dist, DistKind};
 use crate::eval::{
@@ -23,6 +24,8 @@ pub struct Model {
     /// Indices of the stochastic inputs (nodes whose own formula draws), in model order.
     pub inputs: Vec<usize>,
     pub program: Program,
+    /// Problems that do not stop the model from running, e.g. repaired correlations.
+    pub warnings: Vec<String>,
 }
 
 #[derive(Clone, Debug)]
@@ -36,6 +39,35 @@ pub struct NodeInfo {
 impl Model {
     pub fn node_ids(&self) -> impl Iterator<Item = &str> {
         self.nodes.iter().map(|n| n.id.as_str())
+    }
+
+    /// The nodes a correlation may name, in model order.
+    pub fn correlatable(&self) -> impl Iterator<Item = usize> + '_ {
+        (0..self.nodes.len()).filter(|&i| correlatable(&self.program, i).is_ok())
+    }
+}
+
+/// Whether node `node` may be correlated, and why not: its only instruction must be a draw
+/// with constant parameters (so it depends on nothing, and reordering its values within a
+/// chunk breaks no link to another node).
+fn correlatable(program: &Program, node: usize) -> Result<(), String> {
+    let mut writes = program.instrs.iter().filter(|ins| ins.out == node);
+    match (writes.next().map(|ins| &ins.op), writes.next()) {
+        (
+            Some(Op::Draw {
+                draw: Draw::Fixed(_),
+                ..
+            }),
+            None,
+        ) => Ok(()),
+        (
+            Some(Op::Draw {
+                draw: Draw::Varying { .. },
+                ..
+            }),
+            None,
+        ) => Err("its distribution's parameters depend on other nodes; only inputs with constant parameters can be correlated".to_string()),
+        _ => Err("it is not a stochastic input (a node whose formula is one distribution call, or `a to b`)".to_string()),
     }
 }
 
@@ -214,6 +246,10 @@ pub fn compile(spec: &ModelSpec) -> Result<Model, Vec<Diagnostic>> {
         }
     }
     if !diags.is_empty() {
+        // The pairs' names and values can still be checked, so that they are reported too.
+        if let Err(mut errors) = correlate::build(&spec.correlations, &index, |_| Ok(())) {
+            diags.append(&mut errors);
+        }
         return Err(diags);
     }
 
@@ -241,12 +277,21 @@ pub fn compile(spec: &ModelSpec) -> Result<Model, Vec<Diagnostic>> {
             thresholds: n.thresholds.clone(),
         })
         .collect();
+    let mut program = compiler.finish();
+    let input_ok = |node: usize| correlatable(&program, node);
+    let built = correlate::build(&spec.correlations, &index, input_ok)?;
+    let mut warnings = Vec::new();
+    warnings.extend(built.warning);
+    if let Some(c) = built.correlation {
+        program.correlate(c);
+    }
     Ok(Model {
         spec: spec.clone(),
         nodes,
         outputs,
         inputs: (0..spec.nodes.len()).filter(|&i| stochastic[i]).collect(),
-        program: compiler.finish(),
+        program,
+        warnings,
     })
 }
 
@@ -439,7 +484,7 @@ impl Compiler {
             slots: nodes,
             free: Vec::new(),
             values: (0..nodes).map(Operand::Col).collect(),
-            sites: HashSet::new(),
+            sites: HashSet::from([correlate::SCORE_SITE]),
         }
     }
 
@@ -447,6 +492,8 @@ impl Compiler {
         Program {
             instrs: self.instrs,
             slots: self.slots,
+            correlation: None,
+            first: 0,
         }
     }
 

@@ -51,6 +51,9 @@ pub enum DiagnosticKind {
     Cycle,
     InvalidParameter,
     InvalidSetting,
+    /// A correlation pair that names a node which cannot be correlated, repeats a pair, or
+    /// gives a value outside [-1, 1].
+    InvalidCorrelation,
     /// The expression is deeper or longer than the engine accepts.
     TooComplex,
 }

@@ -4,8 +4,10 @@
 //! constants and writes one column, looping over the whole chunk ("push ifs up and fors
 //! down"): the operator is matched once per chunk, never once per value.
 
+use crate::correlate::Correlation;
 use crate::dist::{Dist, DistKind};
 use crate::fastmath;
+use crate::model::Sampling;
 use crate::rng::Stream;
 
 /// Iterations per chunk. Part of the engine's definition, never derived from the thread
@@ -147,6 +149,9 @@ pub struct Instr {
 pub struct Program {
     pub instrs: Vec<Instr>,
     pub slots: usize,
+    /// Rank correlation imposed on the draws of the first `first` instructions.
+    pub correlation: Option<Correlation>,
+    pub first: usize,
 }
 
 pub fn apply1(f: Func1, x: f64) -> f64 {
@@ -327,18 +332,67 @@ fn arg<'a>(cols: &'a [Vec<f64>], op: Operand, n: usize) -> Arg<'a> {
 
 impl Program {
     /// Evaluates the first `n` iterations of chunk `chunk` of a run seeded with `seed`.
-    pub fn run_chunk(&self, cols: &mut Columns, n: usize, seed: u64, chunk: u64) {
-        for instr in &self.instrs {
-            // The output column is taken out while the instruction reads the others; the
-            // compiler never makes an instruction read its own output.
-            let mut out = std::mem::take(&mut cols.cols[instr.out]);
-            exec(&instr.op, &cols.cols, &mut out[..n], seed, chunk);
-            cols.cols[instr.out] = out;
+    pub fn run_chunk(
+        &self,
+        cols: &mut Columns,
+        n: usize,
+        seed: u64,
+        chunk: u64,
+        sampling: Sampling,
+    ) {
+        let (correlated, rest) = self.instrs.split_at(self.first);
+        for (k, part) in [correlated, rest].into_iter().enumerate() {
+            if k == 1
+                && let Some(c) = &self.correlation
+            {
+                c.apply(&mut cols.cols, n, seed, chunk);
+            }
+            for instr in part {
+                // The output column is taken out while the instruction reads the others;
+                // the compiler never makes an instruction read its own output.
+                let mut out = std::mem::take(&mut cols.cols[instr.out]);
+                exec(&instr.op, &cols.cols, &mut out[..n], seed, chunk, sampling);
+                cols.cols[instr.out] = out;
+            }
         }
+    }
+
+    /// Imposes `c` on its nodes' draws: their instructions (each node's only one, a draw
+    /// with constant parameters, so it depends on nothing) move to the front, and the
+    /// correlation is applied after them.
+    pub(crate) fn correlate(&mut self, c: Correlation) {
+        let (mut front, rest): (Vec<Instr>, Vec<Instr>) = std::mem::take(&mut self.instrs)
+            .into_iter()
+            .partition(|ins| c.nodes.contains(&ins.out));
+        self.first = front.len();
+        front.extend(rest);
+        self.instrs = front;
+        self.correlation = Some(c);
     }
 }
 
-fn exec(op: &Op, cols: &[Vec<f64>], out: &mut [f64], seed: u64, chunk: u64) {
+/// The largest double below 1.
+const ONE_BELOW: f64 = 1.0 - f64::EPSILON / 2.0;
+
+/// `n` uniforms in (0, 1), one in each of the strata `[i/n, (i+1)/n)`, in random order: a
+/// Fisher–Yates shuffle of the strata, then a uniform offset within each.
+fn stratified(rng: &mut Stream, out: &mut [f64]) {
+    let n = out.len();
+    for (i, u) in out.iter_mut().enumerate() {
+        *u = i as f64;
+    }
+    for i in (1..n).rev() {
+        let j = ((u128::from(rng.next_u64()) * (i as u128 + 1)) >> 64) as usize;
+        out.swap(i, j);
+    }
+    let scale = 1.0 / n as f64;
+    for u in out.iter_mut() {
+        // (n - 1 + v) / n can round up to 1, where unbounded quantiles are infinite.
+        *u = ((*u + rng.next_open01()) * scale).min(ONE_BELOW);
+    }
+}
+
+fn exec(op: &Op, cols: &[Vec<f64>], out: &mut [f64], seed: u64, chunk: u64, sampling: Sampling) {
     let n = out.len();
     match op {
         Op::Fill(v) => out.fill(*v),
@@ -365,7 +419,12 @@ fn exec(op: &Op, cols: &[Vec<f64>], out: &mut [f64], seed: u64, chunk: u64) {
         }
         Op::Draw { site, draw } => {
             let mut rng = Stream::new(seed, *site, chunk);
+            let latin = sampling == Sampling::LatinHypercube;
+            if latin {
+                stratified(&mut rng, out);
+            }
             match draw {
+                Draw::Fixed(dist) if latin => dist.quantile_each(out),
                 Draw::Fixed(dist) => dist.fill(&mut rng, out),
                 Draw::Varying { family, params } => {
                     let params: Vec<Arg> = params.iter().map(|&a| arg(cols, a, n)).collect();
@@ -374,7 +433,12 @@ fn exec(op: &Op, cols: &[Vec<f64>], out: &mut [f64], seed: u64, chunk: u64) {
                         for (slot, a) in p.iter_mut().zip(&params) {
                             *slot = a.at(i);
                         }
-                        *o = family.build(&p).map_or(f64::NAN, |d| d.sample(&mut rng));
+                        let dist = family.build(&p);
+                        *o = match dist {
+                            None => f64::NAN,
+                            Some(d) if latin => d.quantile(*o),
+                            Some(d) => d.sample(&mut rng),
+                        };
                     }
                 }
             }

@@ -28,6 +28,7 @@
 #![forbid(unsafe_code)]
 
 pub mod compile;
+pub mod correlate;
 pub mod diag;
 pub mod dist;
 pub mod eval;

@@ -16,8 +16,20 @@ pub struct ModelSpec {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub description: Option<String>,
     pub nodes: Vec<NodeSpec>,
+    /// Rank correlations between stochastic inputs.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub correlations: Vec<CorrelationSpec>,
     #[serde(default)]
     pub settings: Settings,
+}
+
+/// `{"between": ["customers", "price"], "rank": -0.4}`: the Spearman rank correlation two
+/// stochastic inputs should have.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CorrelationSpec {
+    pub between: [String; 2],
+    pub rank: f64,
 }
 
 /// One node: an uncertain input or a formula of other nodes.
@@ -51,6 +63,50 @@ pub struct Settings {
     pub sample_size: Option<u64>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub max_time_ms: Option<u64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub sampling: Option<Sampling>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub precision: Option<PrecisionSpec>,
+}
+
+/// How each chunk's draws are spread over their distributions.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Sampling {
+    /// Independent draws.
+    #[default]
+    Random,
+    /// Within each chunk of n iterations, every draw site takes exactly one value from each
+    /// of n equally likely strata of its distribution, in random order.
+    LatinHypercube,
+}
+
+impl Sampling {
+    pub fn name(self) -> &'static str {
+        match self {
+            Sampling::Random => "random",
+            Sampling::LatinHypercube => "latin_hypercube",
+        }
+    }
+}
+
+/// `{"relative": 0.001, "confidence": 0.95, "outputs": ["profit"]}`: stop once the mean of
+/// every chosen output is known this precisely.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PrecisionSpec {
+    /// Largest confidence-interval half-width of the mean, as a fraction of |mean|.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub relative: Option<f64>,
+    /// Largest half-width in the output's own units; for outputs whose mean is near zero.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub absolute: Option<f64>,
+    /// Confidence level of the interval, 0.95 unless given.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub confidence: Option<f64>,
+    /// Outputs the target applies to; every output unless given.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub outputs: Option<Vec<String>>,
 }
 
 impl Settings {
@@ -61,6 +117,11 @@ impl Settings {
             seed: overrides.seed.or(self.seed),
             sample_size: overrides.sample_size.or(self.sample_size),
             max_time_ms: overrides.max_time_ms.or(self.max_time_ms),
+            sampling: overrides.sampling.or(self.sampling),
+            precision: overrides
+                .precision
+                .clone()
+                .or_else(|| self.precision.clone()),
         }
     }
 }
@@ -70,13 +131,94 @@ pub const DEFAULT_SAMPLE_SIZE: usize = 10_000;
 pub const MAX_SAMPLE_SIZE: usize = 1_000_000;
 pub const DEFAULT_MAX_ITERATIONS: u64 = 10_000_000;
 
+/// Fewest iterations a run with a precision target does before it may stop: four chunks,
+/// so that the standard error it stops on is itself estimated well.
+pub const MIN_PRECISION_ITERATIONS: u64 = 16_384;
+
 /// Validated settings of one run.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct RunSettings {
+    /// The number of iterations, or the most a run with a precision target may do.
     pub iterations: u64,
     pub seed: u64,
     pub sample_size: usize,
     pub max_time_ms: Option<u64>,
+    pub sampling: Sampling,
+    pub precision: Option<Precision>,
+}
+
+/// A validated precision target: the run stops at the first chunk boundary (after
+/// [`MIN_PRECISION_ITERATIONS`]) where, for every chosen output, `z · sem` is at most
+/// `relative · |mean|` or at most `absolute`.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Precision {
+    pub relative: Option<f64>,
+    pub absolute: Option<f64>,
+    pub confidence: f64,
+    /// The normal quantile of `(1 + confidence) / 2`.
+    pub z: f64,
+    /// Output ids; empty for every output.
+    pub outputs: Vec<String>,
+}
+
+impl Precision {
+    /// Validates a precision spec; problems are named by their field.
+    fn validate(spec: &PrecisionSpec, errors: &mut Vec<Diagnostic>) -> Option<Precision> {
+        let before = errors.len();
+        let mut bad = |field: &str, message: String| {
+            errors.push(
+                Diagnostic::new(DiagnosticKind::InvalidSetting, message)
+                    .at_field(format!("settings.precision.{field}")),
+            );
+        };
+        for (name, value) in [("relative", spec.relative), ("absolute", spec.absolute)] {
+            if let Some(v) = value
+                && !(v.is_finite() && v > 0.0)
+            {
+                bad(
+                    name,
+                    format!("{name} must be a number greater than 0, got {v}"),
+                );
+            }
+        }
+        if spec.relative.is_none() && spec.absolute.is_none() {
+            errors.push(
+                Diagnostic::new(
+                    DiagnosticKind::InvalidSetting,
+                    "a precision target needs `relative` (a fraction of the mean, e.g. 0.001), `absolute` (in the output's units), or both",
+                )
+                .at_field("settings.precision"),
+            );
+        }
+        let confidence = spec.confidence.unwrap_or(0.95);
+        let mut bad = |field: &str, message: String| {
+            errors.push(
+                Diagnostic::new(DiagnosticKind::InvalidSetting, message)
+                    .at_field(format!("settings.precision.{field}")),
+            );
+        };
+        if !(confidence > 0.0 && confidence < 1.0) {
+            bad(
+                "confidence",
+                format!(
+                    "confidence must be between 0 and 1 (exclusive), e.g. 0.95, got {confidence}"
+                ),
+            );
+        }
+        if spec.outputs.as_ref().is_some_and(Vec::is_empty) {
+            bad(
+                "outputs",
+                "outputs must name at least one output; leave it out for every output".to_string(),
+            );
+        }
+        (errors.len() == before).then(|| Precision {
+            relative: spec.relative,
+            absolute: spec.absolute,
+            confidence,
+            z: crate::dist::normal_quantile(0.5 + 0.5 * confidence),
+            outputs: spec.outputs.clone().unwrap_or_default(),
+        })
+    }
 }
 
 impl RunSettings {
@@ -124,6 +266,10 @@ impl RunSettings {
                 .at_field("settings.max_time_ms"),
             );
         }
+        let precision = settings
+            .precision
+            .as_ref()
+            .and_then(|p| Precision::validate(p, &mut errors));
         if !errors.is_empty() {
             return Err(errors);
         }
@@ -132,7 +278,47 @@ impl RunSettings {
             seed: settings.seed.unwrap_or(0),
             sample_size: sample_size as usize,
             max_time_ms: settings.max_time_ms,
+            sampling: settings.sampling.unwrap_or_default(),
+            precision,
         })
+    }
+
+    /// Checks the parts of the settings that depend on the model: the outputs a precision
+    /// target names must be outputs of `model`.
+    pub fn check_against(&self, model: &crate::Model) -> Result<(), Vec<Diagnostic>> {
+        let Some(precision) = &self.precision else {
+            return Ok(());
+        };
+        let outputs: Vec<&str> = model
+            .outputs
+            .iter()
+            .map(|&o| model.nodes[o].id.as_str())
+            .collect();
+        let errors: Vec<Diagnostic> = precision
+            .outputs
+            .iter()
+            .enumerate()
+            .filter(|(_, name)| !outputs.contains(&name.as_str()))
+            .map(|(i, name)| {
+                Diagnostic::new(
+                    DiagnosticKind::InvalidSetting,
+                    format!(
+                        "`{name}` is not an output of the model; its outputs are {}",
+                        outputs
+                            .iter()
+                            .map(|o| format!("`{o}`"))
+                            .collect::<Vec<_>>()
+                            .join(", ")
+                    ),
+                )
+                .at_field(format!("settings.precision.outputs[{i}]"))
+            })
+            .collect();
+        if errors.is_empty() {
+            Ok(())
+        } else {
+            Err(errors)
+        }
     }
 }
 

@@ -3,19 +3,19 @@
 
 use std::collections::BTreeMap;
 use std::sync::Mutex;
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 
 use crate::compile::Model;
 use crate::eval::{CHUNK_SIZE, Columns};
-use crate::model::RunSettings;
+use crate::model::{MIN_PRECISION_ITERATIONS, Precision, RunSettings};
 use crate::rng::iteration_hash;
 use crate::sample::BottomK;
 use crate::stats::moments::Moments;
 use crate::stats::sensitivity::{self, Ranked};
 use crate::stats::sketch::Sketch;
 use crate::summary::{
-    Driver, Named, OutputStats, OutputSummary, Percentiles, Status, Summary, TailMeans, Warning,
-    threshold_key,
+    CorrelationReport, Driver, Named, OutputStats, OutputSummary, Percentiles, Status, Summary,
+    TailMeans, Warning, threshold_key,
 };
 
 /// Rows of the iteration sample that sensitivity is computed from, whatever `sample_size`
@@ -82,10 +82,11 @@ pub fn run(
         observer,
         next_chunk: AtomicU64::new(0),
         stopped: Mutex::new(None),
-        merge: Mutex::new(Merge::new(model)),
+        merge: Mutex::new(Merge::new(model, settings)),
         sample_threshold: AtomicU64::new(sample_prefilter(settings)),
         sample: Mutex::new(new_sample(model, settings)),
         n_chunks,
+        converged: AtomicBool::new(false),
     };
     let accs: Vec<Accumulator> = if threads == 1 {
         vec![shared.work()]
@@ -130,7 +131,7 @@ impl Stepper {
     pub fn new(model: Model, settings: RunSettings) -> Stepper {
         Stepper {
             worker: Worker::new(&model),
-            merge: Merge::new(&model),
+            merge: Merge::new(&model, &settings),
             sample: new_sample(&model, &settings),
             next_chunk: 0,
             n_chunks: settings.iterations.div_ceil(CHUNK_SIZE as u64),
@@ -144,22 +145,32 @@ impl Stepper {
     pub fn step(&mut self, chunks: u64) -> Progress {
         let prefilter = sample_prefilter(&self.settings);
         let end = self.next_chunk.saturating_add(chunks).min(self.n_chunks);
-        while self.stopped.is_none() && self.next_chunk < end {
+        while self.stopped.is_none() && !self.merge.converged && self.next_chunk < end {
             let chunk = self.next_chunk;
             self.next_chunk += 1;
-            let threshold = prefilter.min(self.sample.threshold());
+            let threshold = prefilter.min(self.merge.sample_threshold(&self.sample));
             let (n, moments) = self
                 .worker
                 .chunk(&self.model, &self.settings, chunk, threshold);
-            self.worker.offer_candidates(&mut self.sample);
-            self.merge.add(chunk, n, moments);
+            let ordered = self.worker.ordered_part(&self.model, &self.merge);
+            if ordered.is_none() {
+                self.worker.offer_candidates(&mut self.sample);
+            }
+            self.merge.add(
+                chunk,
+                ChunkOut {
+                    n,
+                    moments,
+                    ordered,
+                },
+            );
         }
         self.merge.progress(&self.model, self.settings.iterations)
     }
 
-    /// Every chunk is done, or the run was stopped.
+    /// Every chunk is done, the precision target was met, or the run was stopped.
     pub fn is_done(&self) -> bool {
-        self.stopped.is_some() || self.next_chunk >= self.n_chunks
+        self.stopped.is_some() || self.merge.converged || self.next_chunk >= self.n_chunks
     }
 
     /// Stops the run before its next chunk; `finish` then gives the partial result.
@@ -193,13 +204,12 @@ fn new_sample(model: &Model, settings: &RunSettings) -> BottomK {
     )
 }
 
-/// NaN and infinities in `col`. Counting on the exponent bits with integer sums, rather than
-/// `all(is_finite)` with its early exit, lets the loop vectorise: it runs over every node's
-/// column of every chunk.
+/// NaN and infinities in `col`. Counting every value, rather than `all(is_finite)` with its
+/// early exit, lets the loop vectorise: it runs over every node's column of every chunk.
+/// `is_finite` is a float comparison (`|v| < inf`, false for NaN too); a test of the exponent
+/// bits would not vectorise, as SSE2 has no 64-bit integer compare.
 fn count_non_finite(col: &[f64]) -> usize {
-    // A float comparison (false for NaN as well as for ±inf) rather than a test of the
-    // exponent bits: SSE2 has no 64-bit integer compare, and this form vectorises.
-    col.iter().filter(|v| !(v.abs() <= f64::MAX)).count()
+    col.iter().filter(|v| !v.is_finite()).count()
 }
 
 /// A hash bound that the sample's rows will fall under, so that the first chunks need not
@@ -230,6 +240,39 @@ struct Shared<'a> {
     sample_threshold: AtomicU64,
     sample: Mutex<BottomK>,
     n_chunks: u64,
+    /// The precision target was met: no more chunks.
+    converged: AtomicBool,
+}
+
+/// What a chunk hands to the in-order merge.
+#[derive(Debug)]
+struct ChunkOut {
+    n: u64,
+    moments: Vec<Moments>,
+    /// Under a precision target, everything else the chunk adds (see [`Target`]).
+    ordered: Option<Ordered>,
+}
+
+/// A chunk's order-free statistics and sample candidates, kept apart from the worker's so
+/// that they can be merged in chunk order.
+#[derive(Debug)]
+struct Ordered {
+    acc: Accumulator,
+    candidates: Vec<(u64, u64)>,
+    rows: Vec<f64>,
+}
+
+/// A run with a precision target stops at the first chunk boundary where the target is met,
+/// so the chunks past that point, which other threads may already have finished, must not
+/// count. Such a run therefore merges everything, not just the moments, in chunk order here,
+/// and drops whatever arrives after the stop.
+#[derive(Debug)]
+struct Target {
+    precision: Precision,
+    /// Positions in `model.outputs` the target applies to.
+    outputs: Vec<usize>,
+    acc: Accumulator,
+    sample: BottomK,
 }
 
 /// Moments merged strictly in chunk order: chunks that finish early wait in `pending`.
@@ -237,33 +280,98 @@ struct Shared<'a> {
 struct Merge {
     next: u64,
     done: u64,
-    pending: BTreeMap<u64, (u64, Vec<Moments>)>,
+    pending: BTreeMap<u64, ChunkOut>,
     moments: Vec<Moments>,
+    target: Option<Target>,
+    /// The precision target was met after chunk `next - 1`.
+    converged: bool,
 }
 
 impl Merge {
-    fn new(model: &Model) -> Merge {
+    fn new(model: &Model, settings: &RunSettings) -> Merge {
+        let target = settings.precision.as_ref().map(|p| Target {
+            outputs: (0..model.outputs.len())
+                .filter(|&o| {
+                    p.outputs.is_empty() || p.outputs.contains(&model.nodes[model.outputs[o]].id)
+                })
+                .collect(),
+            precision: p.clone(),
+            acc: Accumulator::new(model),
+            sample: new_sample(model, settings),
+        });
         Merge {
             next: 0,
             done: 0,
             pending: BTreeMap::new(),
             moments: vec![Moments::new(); model.outputs.len()],
+            target,
+            converged: false,
         }
     }
 
-    /// Adds a chunk's moments; true when the merged prefix grew.
-    fn add(&mut self, chunk: u64, n: u64, moments: Vec<Moments>) -> bool {
-        self.pending.insert(chunk, (n, moments));
+    /// Adds a chunk; true when the merged prefix grew.
+    fn add(&mut self, chunk: u64, out: ChunkOut) -> bool {
+        if self.converged {
+            return false;
+        }
+        self.pending.insert(chunk, out);
         let mut advanced = false;
-        while let Some((n, m)) = self.pending.remove(&self.next) {
-            for (total, part) in self.moments.iter_mut().zip(&m) {
+        while let Some(out) = self.pending.remove(&self.next) {
+            for (total, part) in self.moments.iter_mut().zip(&out.moments) {
                 total.merge(part);
             }
-            self.done += n;
+            self.done += out.n;
             self.next += 1;
             advanced = true;
+            if let (Some(target), Some(ordered)) = (&mut self.target, out.ordered) {
+                target.acc.merge(&ordered.acc);
+                let width = ordered.rows.len() / ordered.candidates.len().max(1);
+                for (k, &(hash, iteration)) in ordered.candidates.iter().enumerate() {
+                    target
+                        .sample
+                        .offer(hash, iteration, &ordered.rows[k * width..(k + 1) * width]);
+                }
+                if self.precision_met() {
+                    self.converged = true;
+                    self.pending.clear();
+                    break;
+                }
+            }
         }
         advanced
+    }
+
+    /// Whether every chosen output's mean is known as precisely as the target asks.
+    fn precision_met(&self) -> bool {
+        let Some(target) = &self.target else {
+            return false;
+        };
+        self.done >= MIN_PRECISION_ITERATIONS
+            && target
+                .outputs
+                .iter()
+                .all(|&o| self.shortfall(target, o).is_none())
+    }
+
+    /// `None` when output `o` meets the target; otherwise its mean, half-width and the
+    /// half-width it needs.
+    fn shortfall(&self, target: &Target, o: usize) -> Option<(f64, f64, f64)> {
+        let m = &self.moments[o];
+        let p = &target.precision;
+        let (mean, half) = (m.mean(), p.z * m.sem());
+        let needed = p
+            .relative
+            .map_or(0.0, |r| r * mean.abs())
+            .max(p.absolute.unwrap_or(0.0));
+        let met = m.count() >= 2 && half.is_finite() && half <= needed;
+        (!met).then_some((mean, half, needed))
+    }
+
+    /// The bound below which a row may enter the sample.
+    fn sample_threshold(&self, sample: &BottomK) -> u64 {
+        self.target
+            .as_ref()
+            .map_or_else(|| sample.threshold(), |t| t.sample.threshold())
     }
 
     fn progress(&self, model: &Model, total: u64) -> Progress {
@@ -366,7 +474,9 @@ impl Worker {
         let start = chunk * CHUNK_SIZE as u64;
         let n = (settings.iterations - start).min(CHUNK_SIZE as u64) as usize;
         let cols = &mut self.cols;
-        model.program.run_chunk(cols, n, seed, chunk);
+        model
+            .program
+            .run_chunk(cols, n, seed, chunk, settings.sampling);
 
         self.bad.clear();
         for (node, nf) in self.acc.non_finite.iter_mut().enumerate() {
@@ -412,6 +522,17 @@ impl Worker {
         (n as u64, moments)
     }
 
+    /// Under a precision target, what the last chunk added to the worker's accumulator and
+    /// its sample candidates, taken out to be merged in chunk order; `None` otherwise.
+    fn ordered_part(&mut self, model: &Model, merge: &Merge) -> Option<Ordered> {
+        merge.target.as_ref()?;
+        Some(Ordered {
+            acc: std::mem::replace(&mut self.acc, Accumulator::new(model)),
+            candidates: std::mem::take(&mut self.candidates),
+            rows: std::mem::take(&mut self.candidate_rows),
+        })
+    }
+
     fn offer_candidates(&self, sample: &mut BottomK) {
         let width = self.width;
         for (k, &(hash, iteration)) in self.candidates.iter().enumerate() {
@@ -435,6 +556,7 @@ impl Shared<'_> {
                 .lock()
                 .unwrap_or_else(|e| e.into_inner())
                 .is_some()
+                || self.converged.load(Ordering::Relaxed)
             {
                 break;
             }
@@ -451,14 +573,35 @@ impl Shared<'_> {
             }
             let threshold = self.sample_threshold.load(Ordering::Relaxed);
             let (n, moments) = worker.chunk(self.model, self.settings, chunk, threshold);
-            if !worker.candidates.is_empty() {
+            let ordered = if self.settings.precision.is_some() {
+                let merge = self.merge.lock().unwrap_or_else(|e| e.into_inner());
+                worker.ordered_part(self.model, &merge)
+            } else {
+                None
+            };
+            if ordered.is_none() && !worker.candidates.is_empty() {
                 let mut sample = self.sample.lock().unwrap_or_else(|e| e.into_inner());
                 worker.offer_candidates(&mut sample);
                 self.sample_threshold
                     .fetch_min(sample.threshold(), Ordering::Relaxed);
             }
             let mut merge = self.merge.lock().unwrap_or_else(|e| e.into_inner());
-            if merge.add(chunk, n, moments) {
+            let advanced = merge.add(
+                chunk,
+                ChunkOut {
+                    n,
+                    moments,
+                    ordered,
+                },
+            );
+            if merge.converged {
+                self.converged.store(true, Ordering::Relaxed);
+            }
+            if let Some(t) = &merge.target {
+                self.sample_threshold
+                    .fetch_min(t.sample.threshold(), Ordering::Relaxed);
+            }
+            if advanced {
                 let progress = merge.progress(self.model, self.settings.iterations);
                 drop(merge);
                 self.observer.progress(&progress);
@@ -477,6 +620,12 @@ fn finish(
     acc: &Accumulator,
     sample: &BottomK,
 ) -> RunOutput {
+    // Under a precision target the in-order merge holds the statistics of exactly the
+    // chunks that count.
+    let (acc, sample) = match &merge.target {
+        Some(t) => (&t.acc, &t.sample),
+        None => (acc, sample),
+    };
     let rows = sample.by_hash();
     let mut outputs = Vec::new();
     for (o, &node) in model.outputs.iter().enumerate() {
@@ -530,22 +679,32 @@ fn finish(
         ));
     }
 
-    let warnings = model
+    let mut warnings: Vec<Warning> = model
+        .warnings
+        .iter()
+        .map(|message| Warning {
+            node: None,
+            message: message.clone(),
+            count: None,
+            first_iteration: None,
+        })
+        .collect();
+    warnings.extend(precision_warnings(model, merge));
+    warnings.extend(model
         .nodes
         .iter()
         .zip(&acc.non_finite)
         .filter(|(_, nf)| nf.0 > 0)
         .map(|(info, &(count, first))| Warning {
-            node: info.id.clone(),
+            node: Some(info.id.clone()),
             message: format!(
                 "node `{}` gave {count} non-finite value{} (NaN or infinite), first at iteration {first}; they are left out of its statistics",
                 info.id,
                 if count == 1 { "" } else { "s" },
             ),
-            count,
-            first_iteration: first,
-        })
-        .collect();
+            count: Some(count),
+            first_iteration: Some(first),
+        }));
 
     let mut table: Vec<(u64, Vec<f64>)> = rows
         .iter()
@@ -557,6 +716,7 @@ fn finish(
     RunOutput {
         summary: Summary {
             status: match stopped {
+                None if merge.converged => Status::Converged,
                 None => Status::Completed,
                 Some(Stop::Cancelled) => Status::Cancelled,
                 Some(Stop::TimedOut) => Status::TimedOut,
@@ -567,6 +727,7 @@ fn finish(
             engine: ENGINE.to_string(),
             outputs: Named(outputs),
             sensitivity: sensitivity(model, &rows, threads),
+            correlations: achieved_correlations(model, &rows),
             warnings,
         },
         samples: SampleTable {
@@ -574,6 +735,69 @@ fn finish(
             rows: table,
         },
     }
+}
+
+/// Why a run with a precision target did not converge, output by output.
+fn precision_warnings(model: &Model, merge: &Merge) -> Vec<Warning> {
+    let Some(target) = &merge.target else {
+        return Vec::new();
+    };
+    if merge.converged || merge.done == 0 {
+        return Vec::new();
+    }
+    let p = &target.precision;
+    let confidence = format!("{}% confidence", p.confidence * 100.0);
+    target
+        .outputs
+        .iter()
+        .filter_map(|&o| {
+            let (mean, half, needed) = merge.shortfall(target, o)?;
+            let id = &model.nodes[model.outputs[o]].id;
+            let done = crate::model::thousands(merge.done);
+            let message = if p.absolute.is_none() && mean.abs() <= half {
+                format!(
+                    "the mean of `{id}` is too close to zero for a relative precision target: after {done} iterations it is {mean:.6} ± {half:.3} ({confidence}), so ±{}% of it cannot be reached; give `absolute` in settings.precision",
+                    p.relative.unwrap_or(0.0) * 100.0
+                )
+            } else {
+                format!(
+                    "precision target not reached for `{id}` within {done} iterations: its mean is {mean:.6} ± {half:.3} ({confidence}), the target is ± {needed:.3}"
+                )
+            };
+            Some(Warning {
+                node: Some(id.clone()),
+                message,
+                count: None,
+                first_iteration: None,
+            })
+        })
+        .collect()
+}
+
+/// Each correlated pair's rank correlation as measured on the first `SENSITIVITY_ROWS` rows
+/// of the iteration sample (a uniform sample of the iterations).
+fn achieved_correlations(model: &Model, rows: &[(u64, &[f64])]) -> Vec<CorrelationReport> {
+    let Some(c) = &model.program.correlation else {
+        return Vec::new();
+    };
+    let rows = &rows[..rows.len().min(SENSITIVITY_ROWS)];
+    c.pairs
+        .iter()
+        .map(|p| {
+            let (a, b) = (c.nodes[p.a], c.nodes[p.b]);
+            let (x, y): (Vec<f64>, Vec<f64>) = rows
+                .iter()
+                .map(|(_, r)| (r[a], r[b]))
+                .filter(|(x, y)| x.is_finite() && y.is_finite())
+                .unzip();
+            CorrelationReport {
+                between: [model.nodes[a].id.clone(), model.nodes[b].id.clone()],
+                requested: p.requested,
+                used: p.used,
+                achieved: sensitivity::spearman(&x, &y),
+            }
+        })
+        .collect()
 }
 
 /// Drivers of every output, from the first `SENSITIVITY_ROWS` rows of the sample, largest

@@ -13,6 +13,8 @@ use crate::stats::sketch::Histogram;
 #[serde(rename_all = "snake_case")]
 pub enum Status {
     Completed,
+    /// Stopped early because the precision target was met.
+    Converged,
     TimedOut,
     Cancelled,
 }
@@ -29,6 +31,8 @@ pub struct Summary {
     pub engine: String,
     pub outputs: Named<OutputSummary>,
     pub sensitivity: Named<Vec<Driver>>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub correlations: Vec<CorrelationReport>,
     pub warnings: Vec<Warning>,
 }
 
@@ -89,10 +93,25 @@ pub struct Driver {
 
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct Warning {
-    pub node: String,
+    /// The node concerned, when there is one.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub node: Option<String>,
     pub message: String,
-    pub count: u64,
-    pub first_iteration: u64,
+    /// How many values it concerns (non-finite values).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub count: Option<u64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub first_iteration: Option<u64>,
+}
+
+/// A correlated pair: the rank correlation asked for, the one imposed (different only when
+/// the pairs could not all hold together), and the one measured on the iteration sample.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct CorrelationReport {
+    pub between: [String; 2],
+    pub requested: f64,
+    pub used: f64,
+    pub achieved: f64,
 }
 
 /// A map from names to values that keeps insertion order (the model's order) in JSON.

@@ -27,7 +27,7 @@ fn run_with(
         iterations: Some(iterations),
         seed: Some(5),
         sample_size: Some(sample_size),
-        max_time_ms: None,
+        ..Settings::default()
     };
     let settings = RunSettings::validate(&settings, u64::MAX).unwrap();
     run(model, &settings, threads, observer)

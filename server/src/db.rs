@@ -9,7 +9,8 @@
 use std::time::Duration;
 
 use chrono::{DateTime, Utc};
-use scenarioforge_core::{RunSettings, SampleTable};
+use scenarioforge_core::model::{PrecisionSpec, Sampling};
+use scenarioforge_core::{RunSettings, SampleTable, Settings};
 use serde::{Deserialize, Serialize};
 use sqlx::postgres::{PgConnectOptions, PgPool, PgPoolOptions};
 use sqlx::types::Json;
@@ -39,7 +40,7 @@ pub fn pool(url: &str, config: &DbConfig) -> Result<PgPool, sqlx::Error> {
 
 /// The settings a run executes with, as stored: the model's, overridden by the request's, with
 /// the server's sample limit applied.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct StoredSettings {
     pub iterations: u64,
@@ -47,27 +48,55 @@ pub struct StoredSettings {
     pub sample_size: usize,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub max_time_ms: Option<u64>,
+    #[serde(default, skip_serializing_if = "is_random")]
+    pub sampling: Sampling,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub precision: Option<PrecisionSpec>,
 }
 
-impl From<RunSettings> for StoredSettings {
-    fn from(s: RunSettings) -> StoredSettings {
+fn is_random(s: &Sampling) -> bool {
+    *s == Sampling::Random
+}
+
+impl From<&RunSettings> for StoredSettings {
+    fn from(s: &RunSettings) -> StoredSettings {
         StoredSettings {
             iterations: s.iterations,
             seed: s.seed,
             sample_size: s.sample_size,
             max_time_ms: s.max_time_ms,
+            sampling: s.sampling,
+            precision: s.precision.as_ref().map(|p| PrecisionSpec {
+                relative: p.relative,
+                absolute: p.absolute,
+                confidence: Some(p.confidence),
+                outputs: (!p.outputs.is_empty()).then(|| p.outputs.clone()),
+            }),
         }
     }
 }
 
-impl From<StoredSettings> for RunSettings {
-    fn from(s: StoredSettings) -> RunSettings {
-        RunSettings {
-            iterations: s.iterations,
-            seed: s.seed,
-            sample_size: s.sample_size,
-            max_time_ms: s.max_time_ms,
-        }
+impl StoredSettings {
+    /// The settings to run with. They were validated before they were stored; a stored row
+    /// that no longer validates (edited by hand) is an error, not a panic.
+    pub fn to_run_settings(&self) -> Result<RunSettings, String> {
+        let settings = Settings {
+            iterations: Some(self.iterations),
+            seed: Some(self.seed),
+            sample_size: Some(self.sample_size as u64),
+            max_time_ms: self.max_time_ms,
+            sampling: Some(self.sampling),
+            precision: self.precision.clone(),
+        };
+        let mut run = RunSettings::validate(&settings, u64::MAX).map_err(|d| {
+            d.iter()
+                .map(|d| d.message.as_str())
+                .collect::<Vec<_>>()
+                .join("; ")
+        })?;
+        // The server's own sample limit, applied when the run was stored.
+        run.sample_size = self.sample_size;
+        Ok(run)
     }
 }
 
@@ -90,7 +119,7 @@ pub async fn insert_run(pool: &PgPool, run: &NewRun<'_>) -> Result<(), sqlx::Err
     .bind(run.id)
     .bind(run.owner_token_hash)
     .bind(Json(run.model))
-    .bind(Json(run.settings))
+    .bind(Json(&run.settings))
     .bind(run.spec_hash)
     .bind(run.engine)
     .bind(to_i64(run.settings.iterations))

@@ -311,6 +311,7 @@ impl Inner {
         output.summary.elapsed_ms = u64::try_from(elapsed.as_millis()).unwrap_or(u64::MAX);
         let status = match output.summary.status {
             Status::Completed => "completed",
+            Status::Converged => "converged",
             Status::TimedOut => "timed_out",
             Status::Cancelled => "cancelled",
         };

@@ -60,13 +60,15 @@ impl AppState {
         let mut queued = 0;
         for run in unfinished {
             let spec = serde_json::from_value::<ModelSpec>(run.model.0);
-            let settings = serde_json::from_value::<StoredSettings>(run.settings.0);
-            match (spec, settings) {
+            let settings = serde_json::from_value::<StoredSettings>(run.settings.0)
+                .map_err(|e| e.to_string())
+                .and_then(|s| s.to_run_settings());
+            match (spec.map_err(|e| e.to_string()), settings) {
                 (Ok(spec), Ok(settings)) => {
                     self.executor.submit(Job {
                         id: run.id,
                         spec,
-                        settings: settings.into(),
+                        settings,
                     });
                     queued += 1;
                 }

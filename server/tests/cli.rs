@@ -44,7 +44,13 @@ fn json_summary(out: &Output) -> serde_json::Value {
 
 #[test]
 fn every_example_runs_and_checks() {
-    for name in ["startup", "supply_chain", "portfolio", "project_schedule"] {
+    for name in [
+        "startup",
+        "supply_chain",
+        "portfolio",
+        "project_schedule",
+        "retail_pricing",
+    ] {
         let path = format!("{}/{name}.json", examples_dir());
         let check = scenarioforge(&["check", &path]);
         assert_eq!(
@@ -402,5 +408,47 @@ fn runtime_problems_are_warnings_not_crashes() {
             .as_str()
             .unwrap()
             .contains("first at iteration")
+    );
+}
+
+/// `--sampling` and `--precision` override the model's settings; the table shows the
+/// correlations; bad values are exit 2 naming what was wrong.
+#[test]
+fn sampling_precision_and_correlations_on_the_command_line() {
+    let path = format!("{}/retail_pricing.json", examples_dir());
+    let out = scenarioforge(&[
+        "run",
+        &path,
+        "--sampling",
+        "random",
+        "--precision",
+        "0.02",
+        "--format",
+        "json",
+    ]);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    let s = json_summary(&out);
+    assert_eq!(s["status"], "converged");
+    // Four chunks at least; 2% is reached well before the model's 200,000.
+    assert_eq!(s["iterations"], 16_384);
+    assert_eq!(s["correlations"][0]["between"], serde_json::json!(["demand", "price"]));
+
+    let table = scenarioforge(&["run", &path]);
+    let t = text(&table.stdout);
+    assert!(t.contains("converged (precision target met)"), "{t}");
+    assert!(t.contains("demand – price"), "{t}");
+
+    let m = model(r#"{"id": "x", "expr": "normal(5, 1)"}"#);
+    rejects(
+        &m,
+        &["--precision", "-1"],
+        "relative must be a number greater than 0, got -1",
+    );
+    rejects(&m, &["--sampling", "sobol"], "invalid value 'sobol'");
+    rejects(
+        r#"{"nodes": [{"id": "x", "expr": "normal(5, 1)"}, {"id": "y", "expr": "x * 2"}],
+            "correlations": [{"between": ["x", "y"], "rank": 0.5}]}"#,
+        &[],
+        "`y` cannot be correlated: it is not a stochastic input",
     );
 }

@@ -48,6 +48,11 @@ async fn the_app_end_to_end() {
     let result = editor_scenario(&editor, &driver, &base).await;
     let _ = editor.close().await;
     result.unwrap();
+
+    let session = driver.session().await;
+    let result = correlation_scenario(&session, &base).await;
+    let _ = session.close().await;
+    result.unwrap();
     eprintln!("e2e: passed in {:.1?}", started.elapsed());
 }
 
@@ -84,7 +89,7 @@ async fn editor_scenario(c: &Client, driver: &ChromeDriver, base: &str) -> Resul
 
     // Run in this browser: results table, histogram, tornado.
     set_iterations(c, "20,000").await?;
-    select(c, ".run-panel select", "browser").await?;
+    select(c, ".run-panel select.placement", "browser").await?;
     click(c, &wait_find(c, "button.run").await?).await?;
     wait_text(c, "section.results .results-head p", "ran in this browser").await?;
     wait_text(c, "section.results .results-head p", "20,000 iterations").await?;
@@ -175,7 +180,7 @@ async fn editor_scenario(c: &Client, driver: &ChromeDriver, base: &str) -> Resul
 
     // A run past the browser limit goes to the server and completes there.
     set_field(c, ".run-panel input[type=number]", "0.2").await?;
-    select(c, ".run-panel select", "auto").await?;
+    select(c, ".run-panel select.placement", "auto").await?;
     set_iterations(c, "3,000,000").await?;
     wait_enabled(c, "button.run").await?;
     click(c, &wait_find(c, "button.run").await?).await?;
@@ -214,6 +219,90 @@ async fn editor_scenario(c: &Client, driver: &ChromeDriver, base: &str) -> Resul
         "3,000,000",
     )
     .await?;
+    Ok(())
+}
+
+/// The correlation editor, Latin hypercube and a precision target, run in the browser: pairs
+/// added and set with the slider, an impossible set flagged as repaired, and the achieved
+/// correlations and the scatter plot in the results.
+async fn correlation_scenario(c: &Client, base: &str) -> Result<(), String> {
+    c.goto(&format!("{base}/")).await.map_err(e)?;
+    select(c, "select.examples", "Retail pricing (correlated inputs)").await?;
+    wait_value(c, "input.model-name", "Retail pricing").await?;
+    wait_text(c, "details.correlations summary", "Correlations (2)").await?;
+    check(
+        count(c, "table.matrix tbody tr").await? == 4,
+        "the matrix shows the four correlated inputs",
+    )?;
+
+    // A third pair: the first two inputs not yet paired.
+    click(c, &wait_find(c, "button.add-pair").await?).await?;
+    wait_text(c, "details.correlations summary", "Correlations (3)").await?;
+    let third = "li.pair:nth-child(3)";
+    wait_value(c, &format!("{third} select.pair-a"), "demand").await?;
+    wait_value(c, &format!("{third} select.pair-b"), "unit_cost").await?;
+
+    // Demand strongly with unit cost while strongly against price, and price independent of
+    // unit cost: impossible together, so the engine's repaired value is flagged.
+    slide(c, &format!("{third} input.pair-rank"), "0.9").await?;
+    wait_text(c, &format!("{third} .pair-value"), "+0.90").await?;
+    wait_text(c, &format!("{third} .repaired"), "used").await?;
+    wait_find(c, "table.matrix td.repaired").await?;
+    // A value that can hold: the flags go.
+    slide(c, &format!("{third} input.pair-rank"), "0.3").await?;
+    wait_text(c, &format!("{third} .pair-value"), "+0.30").await?;
+    wait_gone(c, "table.matrix td.repaired").await?;
+
+    // Latin hypercube (the example's choice) and its precision target, run in the browser.
+    wait_value(c, ".run-panel select.sampling", "latin_hypercube").await?;
+    wait_value(c, ".run-panel input.precision-relative", "1").await?;
+    select(c, ".run-panel select.placement", "browser").await?;
+    click(c, &wait_find(c, "button.run").await?).await?;
+    wait_text(c, "section.results .results-head p", "converged").await?;
+    let summary = summary_json(c).await?;
+    check(
+        summary["status"] == "converged",
+        &format!("the run converged: {}", summary["status"]),
+    )?;
+    let pairs = summary["correlations"]
+        .as_array()
+        .ok_or("the summary has correlations")?;
+    check(pairs.len() == 3, "three correlated pairs in the summary")?;
+    for p in pairs {
+        let (want, got) = (
+            p["requested"].as_f64().unwrap_or(f64::NAN),
+            p["achieved"].as_f64().unwrap_or(f64::NAN),
+        );
+        check(
+            (want - got).abs() < 0.05,
+            &format!("achieved near requested: {p}"),
+        )?;
+    }
+    check(
+        count(c, ".achieved-correlations tbody tr").await? == 3,
+        "the results list the three pairs",
+    )?;
+    // The scatter plot starts on the first pair and follows the chosen columns.
+    wait_text(c, ".scatter-caption", "price against demand").await?;
+    check(
+        count(c, "figure.scatter circle.point").await? > 100,
+        "the scatter plot draws the sampled iterations",
+    )?;
+    select(c, ".scatter-explorer select.scatter-y", "profit").await?;
+    wait_text(c, ".scatter-caption", "profit against demand").await?;
+    Ok(())
+}
+
+/// Moves a range input to `value` as dragging it would: an `input` event per change.
+async fn slide(c: &Client, css: &str, value: &str) -> Result<(), String> {
+    wait_find(c, css).await?;
+    c.execute(
+        "const el = document.querySelector(arguments[0]); el.value = arguments[1]; \
+         el.dispatchEvent(new Event('input', { bubbles: true }));",
+        vec![json!(css), json!(value)],
+    )
+    .await
+    .map_err(e)?;
     Ok(())
 }
 

@@ -76,6 +76,7 @@ pub fn blank_model() -> ModelSpec {
         name: "Untitled model".to_string(),
         description: None,
         nodes: Vec::new(),
+        correlations: Vec::new(),
         settings: Default::default(),
     };
     spec.nodes.push(new_node(&spec));

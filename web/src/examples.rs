@@ -1,7 +1,7 @@
 //! The example models of `examples/`, built into the app.
 
 /// `(title, JSON)` of each example.
-pub const EXAMPLES: [(&str, &str); 4] = [
+pub const EXAMPLES: [(&str, &str); 5] = [
     ("Startup plan", include_str!("../../examples/startup.json")),
     (
         "Supply chain landed cost",
@@ -14,6 +14,10 @@ pub const EXAMPLES: [(&str, &str); 4] = [
     (
         "Project schedule",
         include_str!("../../examples/project_schedule.json"),
+    ),
+    (
+        "Retail pricing (correlated inputs)",
+        include_str!("../../examples/retail_pricing.json"),
     ),
 ];
 

@@ -174,7 +174,7 @@ pub async fn run(state: RunState, spec: ModelSpec, placement: Placement, limit_s
 
     state.start(settings.iterations, "browser");
     let started = browser::now_ms();
-    let mut stepper = Stepper::new(model, settings);
+    let mut stepper = Stepper::new(model, settings.clone());
     // Calibration: the first slices measure this model's speed in this browser.
     let mut chunks = 1u64;
     let mut calibrated = false;

@@ -8,7 +8,7 @@ use scenarioforge_core::{
 /// Iterations of a golden run: thirteen chunks, the last one partial.
 pub const GOLDEN_ITERATIONS: u64 = 50_000;
 
-pub const EXAMPLES: [(&str, &str, &str); 4] = [
+pub const EXAMPLES: [(&str, &str, &str); 5] = [
     (
         "startup",
         include_str!("../../../examples/startup.json"),
@@ -28,6 +28,12 @@ pub const EXAMPLES: [(&str, &str, &str); 4] = [
         "project_schedule",
         include_str!("../../../examples/project_schedule.json"),
         include_str!("../golden/project_schedule.json"),
+    ),
+    (
+        // Correlations, Latin hypercube and a precision target that stops the run early.
+        "retail_pricing",
+        include_str!("../../../examples/retail_pricing.json"),
+        include_str!("../golden/retail_pricing.json"),
     ),
 ];
 

@@ -54,6 +54,7 @@ pub fn table(spec: &ModelSpec, summary: &Summary, threads: usize) -> String {
     };
     let status = match summary.status {
         Status::Completed => "completed".to_string(),
+        Status::Converged => "converged (precision target met)".to_string(),
         Status::TimedOut => "TIMED OUT (partial results)".to_string(),
         Status::Cancelled => "CANCELLED (partial results)".to_string(),
     };
@@ -166,6 +167,18 @@ pub fn table(spec: &ModelSpec, summary: &Summary, threads: usize) -> String {
         out.push_str("\ntop drivers\n");
         for d in drivers {
             out.push_str(&d);
+        }
+    }
+    if !summary.correlations.is_empty() {
+        out.push_str("\ncorrelations (rank)      requested      used  achieved\n");
+        for c in &summary.correlations {
+            out.push_str(&format!(
+                "  {:<22} {:>9.2} {:>9.3} {:>9.3}\n",
+                format!("{} – {}", c.between[0], c.between[1]),
+                c.requested,
+                c.used,
+                c.achieved
+            ));
         }
     }
     if !summary.warnings.is_empty() {

@@ -15,7 +15,7 @@ use std::time::{Duration, Instant};
 
 use clap::{Parser, Subcommand, ValueEnum};
 use scenarioforge_core::diag::{Diagnostic, render_all};
-use scenarioforge_core::model::DEFAULT_MAX_ITERATIONS;
+use scenarioforge_core::model::{DEFAULT_MAX_ITERATIONS, PrecisionSpec, Sampling};
 use scenarioforge_core::{Model, ModelSpec, RunSettings, SampleTable, Settings, compile, run};
 
 use progress::CliObserver;
@@ -64,6 +64,14 @@ struct RunArgs {
     /// Stop at the next chunk boundary after this many seconds (status `timed_out`).
     #[arg(long)]
     max_time: Option<f64>,
+    /// How draws are spread within each chunk (overrides the model's settings).
+    #[arg(long, value_enum)]
+    sampling: Option<SamplingArg>,
+    /// Stop once every output's mean is known to within this fraction of itself (e.g. 0.001),
+    /// at the model's confidence (95% unless it says otherwise); `--iterations` is then the
+    /// ceiling.
+    #[arg(long, allow_negative_numbers = true)]
+    precision: Option<f64>,
     /// The largest iteration count accepted.
     #[arg(long, default_value_t = DEFAULT_MAX_ITERATIONS)]
     max_iterations: u64,
@@ -73,6 +81,21 @@ struct RunArgs {
     /// Write the sampled iterations to this CSV file.
     #[arg(long)]
     samples_csv: Option<PathBuf>,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+enum SamplingArg {
+    Random,
+    LatinHypercube,
+}
+
+impl From<SamplingArg> for Sampling {
+    fn from(s: SamplingArg) -> Sampling {
+        match s {
+            SamplingArg::Random => Sampling::Random,
+            SamplingArg::LatinHypercube => Sampling::LatinHypercube,
+        }
+    }
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
@@ -198,11 +221,18 @@ fn run_command(args: &RunArgs) -> Result<(), Failure> {
         seed: args.seed,
         sample_size: args.sample_size,
         max_time_ms,
+        sampling: args.sampling.map(Sampling::from),
+        // The flag sets the relative target and keeps the rest of the model's.
+        precision: args.precision.map(|relative| PrecisionSpec {
+            relative: Some(relative),
+            ..spec.settings.precision.clone().unwrap_or_default()
+        }),
     };
     let settings = RunSettings::validate(
         &spec.settings.overridden_by(&overrides),
         args.max_iterations,
     )
+    .and_then(|s| s.check_against(&model).map(|()| s))
     .map_err(|d| diagnostics(Some(&spec), &d))?;
     let threads = args.threads.map_or_else(
         || std::thread::available_parallelism().map_or(1, |n| n.get()),

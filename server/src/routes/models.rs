@@ -34,16 +34,24 @@ async fn validate(
     let effective = request.model.settings.overridden_by(&request.settings);
     let mut diagnostics = Vec::new();
     let (mut inputs, mut outputs) = (Vec::new(), Vec::new());
-    match compile(&request.model) {
+    let compiled = compile(&request.model);
+    match &compiled {
         Ok(model) => {
             let id = |&i: &usize| model.nodes[i].id.clone();
             inputs = model.inputs.iter().map(id).collect();
             outputs = model.outputs.iter().map(id).collect();
         }
-        Err(d) => diagnostics.extend(d),
+        Err(d) => diagnostics.extend(d.iter().cloned()),
     }
-    if let Err(d) = RunSettings::validate(&effective, state.config.max_iterations) {
-        diagnostics.extend(d);
+    match RunSettings::validate(&effective, state.config.max_iterations) {
+        Err(d) => diagnostics.extend(d),
+        Ok(settings) => {
+            if let Ok(model) = &compiled
+                && let Err(d) = settings.check_against(model)
+            {
+                diagnostics.extend(d);
+            }
+        }
     }
     Ok(Json(Validation {
         valid: diagnostics.is_empty(),

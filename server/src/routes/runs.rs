@@ -53,6 +53,11 @@ impl RunRequest {
         let compiled = compile(&self.model);
         let effective = self.model.settings.overridden_by(&self.settings);
         let settings = RunSettings::validate(&effective, state.config.max_iterations);
+        // Settings that name outputs are checked against the model once both are valid.
+        let settings = match (&compiled, settings) {
+            (Ok(model), Ok(s)) => s.check_against(model).map(|()| s),
+            (_, settings) => settings,
+        };
         match (compiled, settings) {
             (Ok(_), Ok(mut settings)) => {
                 // SAMPLE_ROWS is the most rows stored per run; a run's sample_size may lower it.
@@ -132,7 +137,7 @@ async fn create(
     let token = new_owner_token()?;
     let model = serde_json::to_value(&run.spec)
         .map_err(|e| ApiError::Internal(format!("cannot serialise a model: {e}")))?;
-    let settings = StoredSettings::from(run.settings);
+    let settings = StoredSettings::from(&run.settings);
     let spec_hash = spec_hash(&model, &settings);
     db::insert_run(
         &state.pool,

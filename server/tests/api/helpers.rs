@@ -14,6 +14,7 @@ use serde_json::{Value, json};
 use tower::ServiceExt as _;
 
 pub const STARTUP: &str = include_str!("../../../examples/startup.json");
+pub const RETAIL: &str = include_str!("../../../examples/retail_pricing.json");
 pub const PORTFOLIO: &str = include_str!("../../../examples/portfolio.json");
 
 /// A model with `n` normal inputs and one output that sums them: slow enough to observe while

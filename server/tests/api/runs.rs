@@ -327,3 +327,68 @@ async fn failed_and_cancelled_runs_past_retention_are_deleted() {
         assert_eq!(app.get(&format!("/api/runs/{id}")).await.0, status, "{id}");
     }
 }
+
+/// Correlations, Latin hypercube and a precision target pass through the API: the run stops
+/// early with status `converged`, is stored like a completed run (summary, rows), its settings
+/// read back as given, and its summary is the command line's byte for byte.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_run_with_a_precision_target_converges_and_is_stored() {
+    let app = TestApp::spawn().await;
+    let settings = json!({"iterations": 300000, "seed": 3, "sampling": "latin_hypercube",
+        "precision": {"relative": 0.01, "outputs": ["profit"]}});
+    let (id, _) = app.create_run(&model(RETAIL), &settings).await;
+    let run = app.wait_finished(&id).await;
+    assert_eq!(run["status"], "converged", "{run}");
+    let iterations = run["summary"]["iterations"].as_u64().unwrap();
+    assert!(iterations < 300_000 && iterations % 4096 == 0, "{iterations}");
+    assert_eq!(run["summary"]["status"], "converged");
+    assert_eq!(run["settings"]["sampling"], "latin_hypercube");
+    assert_eq!(run["settings"]["precision"]["relative"], 0.01);
+    assert_eq!(run["settings"]["precision"]["outputs"], json!(["profit"]));
+    assert_eq!(run["summary"]["correlations"].as_array().unwrap().len(), 2);
+    let (status, page) = app
+        .get(&format!("/api/runs/{id}/samples?limit=5"))
+        .await;
+    assert_eq!(status, StatusCode::OK, "{page}");
+    assert_eq!(page["rows"].as_array().unwrap().len(), 5);
+
+    let (_, _, bytes) = app
+        .request(Method::GET, &format!("/api/runs/{id}"), &[], Body::empty())
+        .await;
+    #[derive(serde::Deserialize)]
+    struct Raw<'a> {
+        #[serde(borrow)]
+        summary: &'a serde_json::value::RawValue,
+    }
+    let raw: Raw = serde_json::from_slice(&bytes).unwrap();
+    let path = format!("{}/retail_pricing.json", examples_dir());
+    let cli = cli_summary(
+        &path,
+        &["--iterations", "300000", "--seed", "3", "--precision", "0.01"],
+    );
+    assert_eq!(without_elapsed(raw.summary.get()), without_elapsed(&cli));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn bad_correlations_and_precision_settings_are_named() {
+    let app = TestApp::spawn().await;
+    let mut m = model(RETAIL);
+    m["correlations"][1]["between"][1] = json!("profit");
+    let (status, body) = app
+        .post("/api/runs", &json!({"model": m, "settings": {}}))
+        .await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{body}");
+    let d = &body["error"]["details"][0];
+    assert_eq!(d["field"], "correlations[1].between[1]", "{body}");
+    assert_eq!(d["kind"], "invalid_correlation");
+
+    let (status, body) = app
+        .post(
+            "/api/runs",
+            &json!({"model": model(RETAIL), "settings": {"precision": {"relative": 0.01, "outputs": ["demand"]}}}),
+        )
+        .await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{body}");
+    let d = &body["error"]["details"][0];
+    assert_eq!(d["field"], "settings.precision.outputs[0]", "{body}");
+}

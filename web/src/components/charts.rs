@@ -2,6 +2,7 @@
 //! tornado of drivers, and convergence of the running mean.
 
 use leptos::prelude::*;
+use scenarioforge_core::stats::sensitivity::spearman;
 use scenarioforge_core::summary::{Driver, OutputStats};
 
 use crate::format;
@@ -296,5 +297,66 @@ mod tests {
     fn ticks_are_round() {
         assert_eq!(ticks(0.0, 10.0, 5), vec![0.0, 2.0, 4.0, 6.0, 8.0, 10.0]);
         assert_eq!(ticks(3.0, 3.0, 5), vec![3.0]);
+    }
+}
+
+/// Most points a scatter plot draws: the first rows of the iteration sample, which is itself
+/// a uniform sample, so the picture stays honest and the DOM small.
+const SCATTER_POINTS: usize = 2_000;
+
+/// Two nodes' sampled values against each other, with their rank correlation.
+#[component]
+pub fn Scatter(
+    xs: Vec<f64>,
+    ys: Vec<f64>,
+    #[prop(into)] x_label: String,
+    #[prop(into)] y_label: String,
+) -> impl IntoView {
+    let (x, y): (Vec<f64>, Vec<f64>) = xs
+        .iter()
+        .zip(&ys)
+        .filter(|(a, b)| a.is_finite() && b.is_finite())
+        .map(|(a, b)| (*a, *b))
+        .take(SCATTER_POINTS)
+        .unzip();
+    let rho = spearman(&x, &y);
+    let range = |v: &[f64]| {
+        v.iter()
+            .fold((f64::INFINITY, f64::NEG_INFINITY), |(lo, hi), &a| {
+                (lo.min(a), hi.max(a))
+            })
+    };
+    let ((x_lo, x_hi), (y_lo, y_hi)) = (range(&x), range(&y));
+    let points = x
+        .iter()
+        .zip(&y)
+        .map(|(&a, &b)| {
+            let cx = scale(a, x_lo, x_hi, PAD_L, W - PAD_R);
+            let cy = scale(b, y_lo, y_hi, H - PAD_B, PAD_T);
+            view! { <circle class="point" cx=format!("{cx:.1}") cy=format!("{cy:.1}") r="1.6"></circle> }
+        })
+        .collect_view();
+    let y_ticks = ticks(y_lo, y_hi, 4)
+        .into_iter()
+        .map(|t| {
+            let yy = scale(t, y_lo, y_hi, H - PAD_B, PAD_T);
+            view! { <text class="tick-label" x=PAD_L - 6.0 y=yy + 4.0 text-anchor="end">{format::number(t)}</text> }
+        })
+        .collect_view();
+    let caption = format!(
+        "{y_label} against {x_label}: rank correlation {rho:+.2} over {} sampled iterations",
+        format::thousands(x.len() as u64)
+    );
+    view! {
+        <figure class="chart scatter">
+            <svg viewBox=format!("0 0 {W} {H}") role="img" aria-label=caption.clone()>
+                {points}
+                <line class="axis" x1=PAD_L x2=W - PAD_R y1=H - PAD_B y2=H - PAD_B></line>
+                <line class="axis" x1=PAD_L x2=PAD_L y1=PAD_T y2=H - PAD_B></line>
+                {x_axis(x_lo, x_hi)}
+                {y_ticks}
+            </svg>
+            <figcaption class="scatter-caption" data-rho=format!("{rho}")>{caption}</figcaption>
+        </figure>
     }
 }

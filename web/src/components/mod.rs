@@ -1,5 +1,6 @@
 //! Parts of pages: the node list, the graph view, the run panel, results, charts, the iteration table.
 pub mod charts;
+pub mod correlations;
 pub mod graph;
 pub mod node_list;
 pub mod results;

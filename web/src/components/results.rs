@@ -3,10 +3,11 @@
 
 use leptos::prelude::*;
 use leptos::task::spawn_local;
-use scenarioforge_core::summary::OutputSummary;
+use scenarioforge_core::summary::{CorrelationReport, OutputSummary};
 
+use crate::api;
 use crate::browser;
-use crate::components::charts::{Convergence, Cumulative, Histogram, Tornado};
+use crate::components::charts::{Convergence, Cumulative, Histogram, Scatter, Tornado};
 use crate::components::samples::SampleTable;
 use crate::format;
 use crate::runner::{self, Point, Results, Samples};
@@ -66,6 +67,12 @@ pub fn ResultsView(results: Results, convergence: Vec<Point>) -> impl IntoView {
         })
         .collect_view();
     let warnings = summary.warnings.clone();
+    let correlations = correlation_table(&summary.correlations);
+    // The scatter plot starts on the first correlated pair, else the first two columns.
+    let first_pair = summary
+        .correlations
+        .first()
+        .map(|c| (c.between[0].clone(), c.between[1].clone()));
 
     let summary_json = summary.to_json();
     let summary_json_dom = summary_json.clone();
@@ -131,6 +138,8 @@ pub fn ResultsView(results: Results, convergence: Vec<Point>) -> impl IntoView {
                 </ul>
             })}
             {outputs}
+            {correlations}
+            <ScatterExplorer samples=results.samples.clone() first_pair=first_pair />
             // The summary document itself, for tests that compare runs bit for bit.
             <script type="application/json" class="summary-json">{summary_json_dom}</script>
             <h3>"Sampled iterations"</h3>
@@ -247,4 +256,117 @@ fn csv(table: &scenarioforge_core::SampleTable) -> String {
         out.push('\n');
     }
     out
+}
+
+/// Requested, used and achieved rank correlation of each correlated pair.
+fn correlation_table(reports: &[CorrelationReport]) -> Option<impl IntoView + use<>> {
+    (!reports.is_empty()).then(|| {
+        let rows = reports
+            .iter()
+            .map(|r| {
+                let repaired = (r.used - r.requested).abs() > 5e-4;
+                view! {
+                    <tr>
+                        <th>{format!("{} – {}", r.between[0], r.between[1])}</th>
+                        <td class="num">{format!("{:+.2}", r.requested)}</td>
+                        <td class="num" class:repaired=repaired>{format!("{:+.3}", r.used)}</td>
+                        <td class="num strong achieved">{format!("{:+.3}", r.achieved)}</td>
+                    </tr>
+                }
+            })
+            .collect_view();
+        view! {
+            <section class="achieved-correlations" aria-label="correlations">
+                <h3>"Correlations"</h3>
+                <table class="data">
+                    <thead><tr><th>"pair"</th><th>"requested"</th><th>"used"</th><th>"achieved (sample)"</th></tr></thead>
+                    <tbody>{rows}</tbody>
+                </table>
+            </section>
+        }
+    })
+}
+
+/// Rows of the iteration sample a scatter plot reads: all of a browser run's, the first page
+/// of a server run's.
+const SCATTER_ROWS: u64 = 2_000;
+
+/// Any two nodes of the sampled iterations against each other.
+#[component]
+fn ScatterExplorer(samples: Samples, first_pair: Option<(String, String)>) -> impl IntoView {
+    // Columns and rows (without the iteration number), once loaded.
+    let data: RwSignal<Option<(Vec<String>, Vec<Vec<f64>>)>> = RwSignal::new(None);
+    let error: RwSignal<Option<String>> = RwSignal::new(None);
+    match samples {
+        Samples::Memory(t) => data.set(Some((
+            t.columns.clone(),
+            t.rows.iter().map(|(_, r)| r.clone()).collect(),
+        ))),
+        Samples::Server { id, .. } => spawn_local(async move {
+            match api::samples(&id, None, SCATTER_ROWS).await {
+                Ok(page) => data.set(Some((
+                    page.columns.into_iter().skip(1).collect(),
+                    page.rows
+                        .into_iter()
+                        .map(|r| {
+                            r.into_iter()
+                                .skip(1)
+                                .map(|v| v.unwrap_or(f64::NAN))
+                                .collect()
+                        })
+                        .collect(),
+                ))),
+                Err(e) => error.set(Some(format!("cannot load the sampled iterations: {e}"))),
+            }
+        }),
+    }
+    let x = RwSignal::new(first_pair.as_ref().map(|p| p.0.clone()));
+    let y = RwSignal::new(first_pair.map(|p| p.1));
+    let chosen = move |which: RwSignal<Option<String>>, fallback: usize| {
+        data.with(|d| {
+            let columns = &d.as_ref()?.0;
+            which.get().filter(|c| columns.contains(c)).or_else(|| {
+                columns
+                    .get(fallback.min(columns.len().saturating_sub(1)))
+                    .cloned()
+            })
+        })
+    };
+    let column = move |name: &str| {
+        data.with(|d| {
+            let (columns, rows) = d.as_ref()?;
+            let c = columns.iter().position(|x| x == name)?;
+            Some(rows.iter().map(|r| r[c]).collect::<Vec<f64>>())
+        })
+    };
+    let picker = move |which: RwSignal<Option<String>>, fallback: usize, label: &'static str| {
+        let current = chosen(which, fallback).unwrap_or_default();
+        let options = data.with(|d| d.as_ref().map(|d| d.0.clone()).unwrap_or_default());
+        view! {
+            <label>
+                {label}
+                <select class=format!("scatter-{label}") on:change=move |ev| which.set(Some(event_target_value(&ev)))>
+                    {options.into_iter().map(|c| {
+                        let selected = c == current;
+                        let label = c.clone();
+                        view! { <option value=c selected=selected>{label}</option> }
+                    }).collect_view()}
+                </select>
+            </label>
+        }
+    };
+    view! {
+        <section class="scatter-explorer" aria-label="scatter plot">
+            <h3>"Scatter plot"</h3>
+            {move || error.get().map(|e| view! { <p class="error">{e}</p> })}
+            {move || data.with(Option::is_some).then(|| view! {
+                <div class="table-controls">{picker(x, 0, "x")} {picker(y, 1, "y")}</div>
+            })}
+            {move || {
+                let (xn, yn) = (chosen(x, 0)?, chosen(y, 1)?);
+                let (xs, ys) = (column(&xn)?, column(&yn)?);
+                Some(view! { <Scatter xs=xs ys=ys x_label=xn y_label=yn /> })
+            }}
+        </section>
+    }
 }

@@ -2,7 +2,7 @@
 
 use leptos::prelude::*;
 use leptos::task::spawn_local;
-use scenarioforge_core::model::{DEFAULT_ITERATIONS, DEFAULT_SAMPLE_SIZE};
+use scenarioforge_core::model::{DEFAULT_ITERATIONS, DEFAULT_SAMPLE_SIZE, Sampling};
 
 use crate::browser;
 use crate::components::charts::Convergence;
@@ -26,6 +26,26 @@ pub fn RunPanel(
             "iterations" => m.settings.iterations = value,
             "seed" => m.settings.seed = value,
             _ => m.settings.sample_size = value,
+        });
+    };
+    // The precision target: a number field per part; all empty turns it off.
+    let precision_part = move |part: &'static str| {
+        settings().precision.and_then(|p| match part {
+            "relative" => p.relative.map(|r| format::number(r * 100.0)),
+            "absolute" => p.absolute.map(format::number),
+            _ => p.confidence.map(|c| format::number(c * 100.0)),
+        })
+    };
+    let set_precision = move |part: &'static str, text: String| {
+        let value = text.replace([',', '_', ' ', '%'], "").parse::<f64>().ok();
+        editor.edit(Some(part), |m| {
+            let mut p = m.settings.precision.clone().unwrap_or_default();
+            match part {
+                "relative" => p.relative = value.map(|v| v / 100.0),
+                "absolute" => p.absolute = value,
+                _ => p.confidence = value.map(|v| v / 100.0),
+            }
+            m.settings.precision = (p.relative.is_some() || p.absolute.is_some()).then_some(p);
         });
     };
     let errors = move || editor.diagnostics.with(Vec::len);
@@ -95,8 +115,41 @@ pub fn RunPanel(
                         on:change=move |ev| set_u64("sample", event_target_value(&ev)) />
                 </label>
                 <label>
+                    <span>"sampling"</span>
+                    <select class="sampling" on:change=move |ev| {
+                        let sampling = match event_target_value(&ev).as_str() {
+                            "latin_hypercube" => Some(Sampling::LatinHypercube),
+                            _ => None,
+                        };
+                        editor.edit(None, |m| m.settings.sampling = sampling);
+                    }>
+                        <option value="random" selected=move || settings().sampling.unwrap_or_default() == Sampling::Random>"random"</option>
+                        <option value="latin_hypercube" selected=move || settings().sampling == Some(Sampling::LatinHypercube)>"Latin hypercube"</option>
+                    </select>
+                </label>
+                <label title="Stop as soon as every output's mean is known to within this percentage of itself; iterations is then the most the run may do.">
+                    <span>"stop at precision (± % of mean)"</span>
+                    <input class="precision-relative" inputmode="decimal" placeholder="off"
+                        prop:value=move || precision_part("relative").unwrap_or_default()
+                        on:change=move |ev| set_precision("relative", event_target_value(&ev)) />
+                </label>
+                <label title="For outputs whose mean is near zero: a half-width in the output's own units.">
+                    <span>"or ± (absolute)"</span>
+                    <input class="precision-absolute" inputmode="decimal" placeholder="off"
+                        prop:value=move || precision_part("absolute").unwrap_or_default()
+                        on:change=move |ev| set_precision("absolute", event_target_value(&ev)) />
+                </label>
+                {move || settings().precision.is_some().then(|| view! {
+                    <label>
+                        <span>"confidence (%)"</span>
+                        <input class="precision-confidence" inputmode="decimal" placeholder="95"
+                            prop:value=move || precision_part("confidence").unwrap_or_default()
+                            on:change=move |ev| set_precision("confidence", event_target_value(&ev)) />
+                    </label>
+                })}
+                <label>
                     <span>"run where"</span>
-                    <select on:change=move |ev| placement.set(match event_target_value(&ev).as_str() {
+                    <select class="placement" on:change=move |ev| placement.set(match event_target_value(&ev).as_str() {
                         "browser" => Placement::Browser,
                         "server" => Placement::Server,
                         _ => Placement::Auto,

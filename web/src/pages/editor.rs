@@ -9,6 +9,7 @@ use wasm_bindgen::JsCast;
 
 use crate::api;
 use crate::browser;
+use crate::components::correlations::CorrelationEditor;
 use crate::components::graph::Graph;
 use crate::components::node_list::{Editor, NodeList};
 use crate::components::results::ResultsView;
@@ -192,6 +193,7 @@ pub fn EditorPage() -> impl IntoView {
                     <Graph editor=editor />
                 </details>
                 <NodeList editor=editor />
+                <CorrelationEditor editor=editor />
                 {move || {
                     // Problems that belong to no node (settings, the model as a whole).
                     let general: Vec<String> = editor.diagnostics.with(|ds| ds.iter()
