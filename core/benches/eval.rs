@@ -7,6 +7,7 @@ use std::hint::black_box;
 
 use criterion::{Criterion, Throughput, criterion_group, criterion_main};
 use scenarioforge_core::eval::{CHUNK_SIZE, Columns};
+use scenarioforge_core::model::Sampling;
 use scenarioforge_core::{ModelSpec, RunSettings, Settings, Unobserved, compile, run};
 
 const MODELS: [(&str, &str); 2] = [
@@ -29,7 +30,7 @@ fn chunk(c: &mut Criterion) {
                 k += 1;
                 model
                     .program
-                    .run_chunk(&mut cols, CHUNK_SIZE, 42, black_box(k));
+                    .run_chunk(&mut cols, CHUNK_SIZE, 42, black_box(k), Sampling::Random);
             });
         });
     }

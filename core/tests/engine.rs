@@ -211,7 +211,7 @@ fn values_that_never_finish_finite_leave_no_statistics() {
         (x.count, x.non_finite, x.stats.is_none()),
         (0, 10_000, true)
     );
-    assert_eq!(out.summary.warnings[0].first_iteration, 0);
+    assert_eq!(out.summary.warnings[0].first_iteration, Some(0));
     // The JSON has no NaN (which JSON cannot carry): the statistics are absent.
     let json = out.summary.to_json();
     assert!(

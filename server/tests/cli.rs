@@ -431,7 +431,10 @@ fn sampling_precision_and_correlations_on_the_command_line() {
     assert_eq!(s["status"], "converged");
     // Four chunks at least; 2% is reached well before the model's 200,000.
     assert_eq!(s["iterations"], 16_384);
-    assert_eq!(s["correlations"][0]["between"], serde_json::json!(["demand", "price"]));
+    assert_eq!(
+        s["correlations"][0]["between"],
+        serde_json::json!(["demand", "price"])
+    );
 
     let table = scenarioforge(&["run", &path]);
     let t = text(&table.stdout);

@@ -1,6 +1,7 @@
 //! The Bernoulli distribution: 1 with probability `p`, else 0.
 
 use super::error::{ParamError, probability};
+use super::invert::is_probability;
 use crate::rng::Stream;
 
 /// Bernoulli(p), giving 1.0 or 0.0.
@@ -20,6 +21,21 @@ impl Bernoulli {
     #[inline]
     pub fn sample(&self, rng: &mut Stream) -> f64 {
         if rng.next_f64() < self.p { 1.0 } else { 0.0 }
+    }
+
+    /// The quantile function in place: 0 while p <= P(X = 0) = 1 - p₁, else 1; p = 0 gives
+    /// the smallest possible value. NaN for p outside [0, 1].
+    pub(super) fn quantile_each(&self, ps: &mut [f64]) {
+        let zero_possible = self.p < 1.0;
+        for p in ps.iter_mut() {
+            *p = if !is_probability(*p) {
+                f64::NAN
+            } else if zero_possible && *p <= 1.0 - self.p {
+                0.0
+            } else {
+                1.0
+            };
+        }
     }
 }
 
@@ -50,5 +66,17 @@ mod tests {
                 .iter()
                 .all(|&x| x == 1.0)
         );
+    }
+
+    #[test]
+    fn quantiles_step_at_one_minus_p() {
+        let d = dist(DistKind::Bernoulli, &[0.3]);
+        let got: Vec<f64> = [0.0, 0.5, 0.7, 0.700_000_1, 1.0]
+            .into_iter()
+            .map(|p| d.quantile(p))
+            .collect();
+        assert_eq!(got, [0.0, 0.0, 0.0, 1.0, 1.0]);
+        assert_eq!(dist(DistKind::Bernoulli, &[1.0]).quantile(0.0), 1.0);
+        assert_eq!(dist(DistKind::Bernoulli, &[0.0]).quantile(1.0), 0.0);
     }
 }

@@ -1,6 +1,7 @@
 //! A discrete distribution over listed values with given weights.
 
 use super::error::{ParamError, finite, non_negative};
+use super::invert::is_probability;
 use super::{DistKind, arity_error};
 use crate::rng::Stream;
 
@@ -78,6 +79,39 @@ impl Discrete {
         self.values[i]
     }
 
+    /// The quantile function in place: the smallest value whose cumulative weight, over the
+    /// values in increasing order, reaches p times the total; NaN for p outside [0, 1].
+    ///
+    /// The values are listed in the order given, so this sorts them (merging repeats) once
+    /// per batch: O(m log m) for m pairs, then O(log m) per value.
+    pub(super) fn quantile_each(&self, ps: &mut [f64]) {
+        let mut table: Vec<(f64, f64)> = self.possible().collect();
+        table.sort_by(|a, b| a.0.total_cmp(&b.0));
+        let mut values: Vec<f64> = Vec::with_capacity(table.len());
+        let mut cumulative: Vec<f64> = Vec::with_capacity(table.len());
+        let mut sum = 0.0;
+        for (v, w) in table {
+            sum += w;
+            match (values.last(), cumulative.last_mut()) {
+                (Some(&last), Some(c)) if last == v => *c = sum,
+                _ => {
+                    values.push(v);
+                    cumulative.push(sum);
+                }
+            }
+        }
+        let end = values.len().saturating_sub(1);
+        for p in ps.iter_mut() {
+            *p = if is_probability(*p) {
+                let target = *p * sum;
+                let i = cumulative.partition_point(|&c| c < target).min(end);
+                values.get(i).copied().unwrap_or(f64::NAN)
+            } else {
+                f64::NAN
+            };
+        }
+    }
+
     /// The smallest and largest values that can be drawn.
     pub(super) fn range(&self) -> (f64, f64) {
         self.possible()
@@ -143,5 +177,23 @@ mod tests {
         let xs = draws(&dist(DistKind::Discrete, &[1.0, 1e308, 2.0, 1e308]), 3);
         let ones = xs.iter().filter(|&&x| x == 1.0).count() as f64 / xs.len() as f64;
         assert!((ones - 0.5).abs() < 0.01, "{ones}");
+    }
+
+    #[test]
+    fn quantiles_walk_the_sorted_values() {
+        // Listed out of order, with a repeat and a zero weight: sorted, the cumulative
+        // weights are -5: 2.5, 0.25: 32.5, 7.5: 32.6 (10 has no weight).
+        let d = dist(
+            DistKind::Discrete,
+            &[7.5, 0.1, -5.0, 0.5, 10.0, 0.0, 0.25, 30.0, -5.0, 2.0],
+        );
+        let total = 32.6;
+        let check = |p: f64, want: f64| assert_eq!(d.quantile(p), want, "p = {p}");
+        check(0.0, -5.0);
+        check(2.5 / total, -5.0);
+        check(2.5 / total + 1e-9, 0.25);
+        check(32.5 / total, 0.25);
+        check(32.5 / total + 1e-9, 7.5);
+        check(1.0, 7.5);
     }
 }

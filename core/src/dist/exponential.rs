@@ -1,6 +1,7 @@
 //! The exponential distribution, by inversion.
 
 use super::error::{ParamError, positive};
+use super::invert::is_probability;
 use crate::rng::Stream;
 
 /// Exponential(rate), with mean 1/rate.
@@ -20,6 +21,18 @@ impl Exponential {
     pub fn sample(&self, rng: &mut Stream) -> f64 {
         -libm::log(rng.next_open01()) / self.rate
     }
+
+    /// The quantile function in place: `-ln(1 - p) / rate`, through `log1p` so small p keep
+    /// their precision; NaN for p outside [0, 1].
+    pub(super) fn quantile_each(&self, ps: &mut [f64]) {
+        for p in ps.iter_mut() {
+            *p = if is_probability(*p) {
+                -libm::log1p(-*p) / self.rate
+            } else {
+                f64::NAN
+            };
+        }
+    }
 }
 
 // statrs, the reference, is a native-only dev-dependency.
@@ -27,7 +40,7 @@ impl Exponential {
 #[cfg(not(target_arch = "wasm32"))]
 mod tests {
     use super::super::DistKind;
-    use super::super::testutil::{assert_ks, dist, draws};
+    use super::super::testutil::{P_GRID, assert_ks, assert_quantiles, dist, draws};
     use statrs::distribution::{ContinuousCDF, Exp as Reference};
 
     #[test]
@@ -38,6 +51,21 @@ mod tests {
                 &format!("exponential({rate})"),
                 draws(&dist(DistKind::Exponential, &[rate]), seed as u64),
                 |x| reference.cdf(x),
+            );
+        }
+    }
+
+    #[test]
+    fn quantiles_match_the_reference() {
+        for rate in [1.0, 0.002, 40.0] {
+            let reference = Reference::new(rate).unwrap();
+            let d = dist(DistKind::Exponential, &[rate]);
+            assert_quantiles(
+                &format!("exponential({rate})"),
+                &d,
+                &P_GRID,
+                &reference,
+                1e-10,
             );
         }
     }

@@ -1,6 +1,8 @@
 //! The lognormal distribution: `exp` of a normal draw.
 
 use super::error::{ParamError, finite, non_negative};
+use super::invert::is_probability;
+use super::special::normal_quantile;
 use super::ziggurat;
 use crate::fastmath;
 use crate::rng::Stream;
@@ -37,6 +39,19 @@ impl LogNormal {
         }
         fastmath::exp_in_place(out);
     }
+
+    /// The quantile function in place: `exp(mu + sigma·Φ⁻¹(p))`; NaN for p outside [0, 1].
+    pub(super) fn quantile_each(&self, ps: &mut [f64]) {
+        for p in ps.iter_mut() {
+            *p = if !is_probability(*p) {
+                f64::NAN
+            } else if self.sigma == 0.0 {
+                fastmath::exp(self.mu)
+            } else {
+                fastmath::exp(self.mu + self.sigma * normal_quantile(*p))
+            };
+        }
+    }
 }
 
 // statrs, the reference, is a native-only dev-dependency.
@@ -44,7 +59,7 @@ impl LogNormal {
 #[cfg(not(target_arch = "wasm32"))]
 mod tests {
     use super::super::DistKind;
-    use super::super::testutil::{assert_ks, dist, draws};
+    use super::super::testutil::{P_GRID, assert_ks, assert_quantiles, dist, draws};
     use statrs::distribution::{ContinuousCDF, LogNormal as Reference};
 
     #[test]
@@ -56,6 +71,16 @@ mod tests {
                 draws(&dist(DistKind::LogNormal, &[mu, sigma]), seed as u64),
                 |x| reference.cdf(x),
             );
+        }
+    }
+
+    #[test]
+    fn quantiles_match_the_reference() {
+        for (mu, sigma) in [(0.0, 1.0), (4.0, 0.3), (-2.0, 3.0)] {
+            let reference = Reference::new(mu, sigma).unwrap();
+            let d = dist(DistKind::LogNormal, &[mu, sigma]);
+            let what = format!("lognormal({mu}, {sigma})");
+            assert_quantiles(&what, &d, &P_GRID, &reference, 1e-10);
         }
     }
 }

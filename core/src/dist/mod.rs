@@ -33,6 +33,7 @@ mod discrete;
 mod error;
 mod exponential;
 mod gamma;
+mod invert;
 mod lognormal;
 mod normal;
 mod pert;
@@ -66,6 +67,7 @@ pub use lognormal::LogNormal;
 pub use normal::Normal;
 pub use pert::Pert;
 pub use poisson::Poisson;
+pub(crate) use special::normal_quantile;
 pub use student_t::StudentT;
 pub use triangular::Triangular;
 pub use truncated::{MAX_ATTEMPTS, Truncated};
@@ -360,6 +362,51 @@ impl Dist {
             Dist::Bernoulli(d) => each!(d),
             Dist::Discrete(d) => each!(d),
             Dist::Truncated(d) => each!(d),
+        }
+    }
+
+    /// The quantile function: the smallest x with P(X <= x) >= p, for p in (0, 1), so that
+    /// `quantile` of a uniform draw is a draw (inversion), and of stratified uniforms a
+    /// Latin hypercube sample. p = 0 and p = 1 give the ends of the support (infinite for
+    /// unbounded ones); NaN or p outside [0, 1] gives NaN.
+    ///
+    /// Closed forms where there are some (normal by Wichura's AS 241, lognormal, uniform,
+    /// triangular, exponential, Weibull, Bernoulli, discrete); safeguarded Halley
+    /// iteration on the exact CDF for beta, PERT, gamma and Student's t, within about 1e-12
+    /// relative of 50-digit references (1e-13 for shapes above 0.1); for Poisson and
+    /// binomial, a Cornish–Fisher guess settled exactly against the CDF. A truncation maps p to F(lo) + p·(F(hi) - F(lo)) of the base distribution,
+    /// from whichever tail keeps the precision.
+    ///
+    /// Every step is `+ - * /`, `sqrt`, `fastmath` and the pinned `libm`, and every
+    /// iteration ends on a fixed rule, so the result is the same bits on every target.
+    /// A call with a single p does all of a distribution's setup (one to three `lgamma`s
+    /// for the shaped ones; a sort for discrete), which [`Dist::quantile_each`] does once
+    /// per batch.
+    pub fn quantile(&self, p: f64) -> f64 {
+        let mut one = [p];
+        self.quantile_each(&mut one);
+        one[0]
+    }
+
+    /// Replaces each p in `ps` (all in (0, 1)) by `quantile(p)`: the same bits as one at a
+    /// time, with the dispatch and the setup done once.
+    pub fn quantile_each(&self, ps: &mut [f64]) {
+        match self {
+            Dist::Normal(d) => d.quantile_each(ps),
+            Dist::LogNormal(d) => d.quantile_each(ps),
+            Dist::Uniform(d) => d.quantile_each(ps),
+            Dist::Triangular(d) => d.quantile_checked(ps),
+            Dist::Pert(d) => d.quantile_each(ps),
+            Dist::Beta(d) => d.quantile_each(ps),
+            Dist::Gamma(d) => d.quantile_each(ps),
+            Dist::Exponential(d) => d.quantile_each(ps),
+            Dist::Weibull(d) => d.quantile_each(ps),
+            Dist::StudentT(d) => d.quantile_each(ps),
+            Dist::Poisson(d) => d.quantile_each(ps),
+            Dist::Binomial(d) => d.quantile_each(ps),
+            Dist::Bernoulli(d) => d.quantile_each(ps),
+            Dist::Discrete(d) => d.quantile_each(ps),
+            Dist::Truncated(d) => d.quantile_each(ps),
         }
     }
 

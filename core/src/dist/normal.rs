@@ -1,6 +1,8 @@
 //! The normal distribution, sampled by the ziggurat.
 
 use super::error::{ParamError, finite, non_negative};
+use super::invert::is_probability;
+use super::special::normal_quantile;
 use super::ziggurat;
 use crate::rng::Stream;
 
@@ -31,6 +33,21 @@ impl Normal {
             *x = self.mean + self.sd * zig.sample(rng);
         }
     }
+
+    /// The quantile function in place: `mean + sd·Φ⁻¹(p)` by Wichura's AS 241; NaN for p
+    /// outside [0, 1].
+    pub(super) fn quantile_each(&self, ps: &mut [f64]) {
+        for p in ps.iter_mut() {
+            *p = if !is_probability(*p) {
+                f64::NAN
+            } else if self.sd == 0.0 {
+                // Not mean + 0·(±inf) at p = 0 or 1.
+                self.mean
+            } else {
+                self.mean + self.sd * normal_quantile(*p)
+            };
+        }
+    }
 }
 
 // statrs, the reference, is a native-only dev-dependency.
@@ -38,7 +55,7 @@ impl Normal {
 #[cfg(not(target_arch = "wasm32"))]
 mod tests {
     use super::super::DistKind;
-    use super::super::testutil::{assert_ks, dist, draws};
+    use super::super::testutil::{P_GRID, assert_ks, assert_quantiles, dist, draws};
     use statrs::distribution::{ContinuousCDF, Normal as Reference};
 
     #[test]
@@ -57,5 +74,21 @@ mod tests {
     fn zero_sd_gives_the_mean() {
         let xs = draws(&dist(DistKind::Normal, &[2.5, 0.0]), 1);
         assert!(xs.iter().all(|&x| x == 2.5));
+    }
+
+    #[test]
+    fn quantiles_match_the_reference() {
+        for (mean, sd) in [(0.0, 1.0), (-3.5, 0.02), (1e6, 250.0)] {
+            let reference = Reference::new(mean, sd).unwrap();
+            let d = dist(DistKind::Normal, &[mean, sd]);
+            assert_quantiles(
+                &format!("normal({mean}, {sd})"),
+                &d,
+                &P_GRID,
+                &reference,
+                1e-10,
+            );
+        }
+        assert_eq!(dist(DistKind::Normal, &[2.5, 0.0]).quantile(0.3), 2.5);
     }
 }

@@ -2,7 +2,9 @@
 //! rejection (PTRS) for large ones.
 
 use super::error::{Num, ParamError, non_negative};
-use super::special::ln_poisson_pmf;
+use super::invert::{Inverse, search, with_complement};
+use super::special::{IncGamma, ln_poisson_pmf, normal_quantile};
+use crate::fastmath;
 use crate::rng::Stream;
 
 /// The largest mean accepted. Draws stay exact integers in a double well beyond it; the
@@ -112,6 +114,81 @@ impl Poisson {
             }
         }
     }
+
+    /// The quantile function in place; NaN for p outside [0, 1].
+    pub(super) fn quantile_each(&self, ps: &mut [f64]) {
+        let inv = self.inverse();
+        for p in ps.iter_mut() {
+            *p = with_complement(*p).map_or(f64::NAN, |(p, q)| inv.at(p, q));
+        }
+    }
+
+    pub(super) fn inverse(&self) -> PoissonQuantile {
+        PoissonQuantile {
+            lambda: self.lambda,
+        }
+    }
+}
+
+/// Poisson(lambda)'s quantile function and CDF.
+///
+/// P(X <= k) = Q(k + 1, lambda), the upper regularised incomplete gamma function, which
+/// Temme's expansion evaluates in constant time for large means. The quantile starts from
+/// the Cornish–Fisher expansion k ≈ lambda + z√lambda + (z² - 1)/6 (with the continuity
+/// correction), which is within a step or two, and settles the exact k by [`search`].
+#[derive(Clone, Copy, Debug)]
+pub(super) struct PoissonQuantile {
+    lambda: f64,
+}
+
+impl PoissonQuantile {
+    /// (P(X <= k), P(X > k)) for a whole k >= 0.
+    fn tails_at(&self, k: f64) -> (f64, f64) {
+        let (below, above, _) = IncGamma::new(k + 1.0).tails(self.lambda);
+        (above, below)
+    }
+}
+
+impl Inverse for PoissonQuantile {
+    fn cdf(&self, x: f64) -> (f64, f64) {
+        let k = x.floor();
+        if k.is_nan() {
+            (f64::NAN, f64::NAN)
+        } else if k < 0.0 {
+            (0.0, 1.0)
+        } else if k == f64::INFINITY {
+            (1.0, 0.0)
+        } else {
+            self.tails_at(k)
+        }
+    }
+
+    fn at(&self, p: f64, q: f64) -> f64 {
+        let lambda = self.lambda;
+        if lambda == 0.0 || p == 0.0 {
+            return 0.0;
+        }
+        if q == 0.0 {
+            return f64::INFINITY;
+        }
+        let z = if p <= q {
+            normal_quantile(p)
+        } else {
+            -normal_quantile(q)
+        };
+        let guess = (lambda + f64::sqrt(lambda) * z + (z * z - 1.0) / 6.0 - 0.5).ceil();
+        // One step low for the lower tail and one high for the upper, so that the search
+        // settles by adding probabilities.
+        let guess = if p <= q { guess - 1.0 } else { guess + 1.0 };
+        search(
+            p,
+            q,
+            guess,
+            f64::INFINITY,
+            |k| self.tails_at(k),
+            |k| fastmath::exp(ln_poisson_pmf(k, lambda)),
+        )
+    }
 }
 
 // statrs, the reference, is a native-only dev-dependency.
@@ -119,7 +196,8 @@ impl Poisson {
 #[cfg(not(target_arch = "wasm32"))]
 mod tests {
     use super::super::DistKind;
-    use super::super::testutil::{assert_chi2, dist, draws};
+    use super::super::special::ln_poisson_pmf;
+    use super::super::testutil::{P_GRID, assert_chi2, assert_discrete_quantiles, dist, draws};
     use statrs::distribution::{Discrete, Poisson as Reference};
 
     fn check(lambda: f64, seed: u64) {
@@ -168,5 +246,25 @@ mod tests {
                 .iter()
                 .all(|&x| x == 0.0)
         );
+    }
+
+    #[test]
+    fn quantiles_are_exact() {
+        for lambda in [0.5, 30.0, 1e5] {
+            let d = dist(DistKind::Poisson, &[lambda]);
+            let top = (lambda + 40.0 * lambda.sqrt() + 60.0) as usize;
+            // statrs' pmf goes through ln Γ, which cancels for large k; Loader's form is
+            // checked against it in `special`.
+            assert_discrete_quantiles(
+                &format!("poisson({lambda})"),
+                &d,
+                &P_GRID,
+                |k| libm::exp(ln_poisson_pmf(k, lambda)),
+                top,
+            );
+        }
+        let d = dist(DistKind::Poisson, &[4.0]);
+        assert_eq!((d.quantile(0.0), d.quantile(1.0)), (0.0, f64::INFINITY));
+        assert_eq!(dist(DistKind::Poisson, &[0.0]).quantile(0.7), 0.0);
     }
 }

@@ -284,8 +284,8 @@ fn fill_matches_repeated_sample() {
     }
 }
 
-/// Every kind with awkward parameter values: `new`, `truncated` and drawing must neither
-/// panic nor hang, whatever is passed.
+/// Every kind with awkward parameter values: `new`, `truncated`, drawing and quantiles must
+/// neither panic nor hang, whatever is passed.
 #[test]
 fn awkward_parameters_never_panic() {
     let values = [
@@ -319,10 +319,19 @@ fn awkward_parameters_never_panic() {
         for _ in 0..3 {
             d.sample(&mut rng);
         }
+        let (lo, hi) = d.support();
+        for p in [0.0, 5e-324, 1e-300, 1e-12, 0.5, 1.0 - 1e-12, 1.0, NAN] {
+            let x = d.quantile(p);
+            assert!(x.is_nan() || (lo <= x && x <= hi), "{d:?} at {p}: {x}");
+        }
         for (lo, hi) in bounds {
             if let Ok(t) = d.clone().truncated(lo, hi) {
                 let x = t.sample(&mut rng);
                 assert!(x.is_nan() || (lo <= x && x <= hi), "{t:?}: {x}");
+                for p in [0.0, 1e-300, 0.3, 1.0 - 1e-12, 1.0] {
+                    let x = t.quantile(p);
+                    assert!(x.is_nan() || (lo <= x && x <= hi), "{t:?} at {p}: {x}");
+                }
             }
         }
     };
@@ -343,5 +352,314 @@ fn awkward_parameters_never_panic() {
                 exercise(d);
             }
         }
+    }
+}
+
+/// Probabilities for the quantile tests that need no reference: ordinary, extreme, the ends,
+/// and values outside [0, 1].
+const PROBES: [f64; 12] = [
+    0.5,
+    1e-300,
+    1e-12,
+    0.001,
+    0.3,
+    0.999,
+    1.0 - 1e-12,
+    0.0,
+    1.0,
+    NAN,
+    -0.1,
+    1.5,
+];
+
+#[test]
+fn quantile_each_matches_quantile() {
+    for (name, d) in representatives() {
+        let mut batch = PROBES;
+        d.quantile_each(&mut batch);
+        let one_at_a_time = PROBES.map(|p| d.quantile(p));
+        assert_eq!(
+            batch.map(f64::to_bits),
+            one_at_a_time.map(f64::to_bits),
+            "{name}"
+        );
+    }
+}
+
+#[test]
+fn quantiles_are_nan_outside_the_unit_interval_and_reach_the_support_ends() {
+    for (name, d) in representatives() {
+        for p in [NAN, -0.1, 1.5, -INF, INF] {
+            assert!(d.quantile(p).is_nan(), "{name} at {p}");
+        }
+        let (lo, hi) = d.support();
+        let ends = (d.quantile(0.0), d.quantile(1.0));
+        if matches!(d, Dist::Truncated(_)) {
+            // Mapped through the base distribution's quantile, then clamped.
+            assert!(
+                lo <= ends.0 && ends.0 <= ends.1 && ends.1 <= hi,
+                "{name}: {ends:?}"
+            );
+        } else {
+            assert_eq!(ends, (lo, hi), "{name}");
+        }
+        let inner: Vec<f64> = PROBES[..7].iter().map(|&p| d.quantile(p)).collect();
+        assert!(
+            inner.iter().all(|&x| lo <= x && x <= hi),
+            "{name}: {inner:?} outside [{lo}, {hi}]"
+        );
+    }
+}
+
+/// The quantiles at three probabilities. Like [`value_stability`] these pin the exact bits
+/// (Latin hypercube runs depend on them) and run under wasm32 too.
+#[cfg_attr(not(target_arch = "wasm32"), test)]
+#[cfg_attr(target_arch = "wasm32", wasm_bindgen_test::wasm_bindgen_test)]
+fn quantile_value_stability() {
+    #[rustfmt::skip]
+    let expected: &[(&str, [f64; 3])] = &[
+        ("normal", [3.8195353876643736, 8.951198974583919, 16.180464612335626]),
+        ("lognormal", [0.5797744368398611, 2.0913289886882174, 12.744708337272852]),
+        ("uniform", [-0.996, 0.19999999999999996, 2.996]),
+        ("triangular", [0.06324555320336758, 1.1017246507621126, 3.890455488498967]),
+        ("pert", [0.04040715153495103, 0.872107663052899, 3.511944681554086]),
+        ("beta", [0.013022947370814282, 0.27238394207510547, 0.9359618608971666]),
+        ("beta small", [1.5697523747772843e-6, 0.13726226496361169, 0.9998844141222141]),
+        ("gamma", [0.21021260262921915, 2.9999081327599066, 20.51500565243287]),
+        ("gamma small", [2.344941084766479e-8, 0.03754188643742303, 5.042608588459962]),
+        ("exponential", [0.002001000667167067, 0.7133498878774647, 13.815510557964272]),
+        ("weibull", [0.030010005837410533, 1.508816144747155, 10.881260737018426]),
+        ("student_t", [-5.893429531356009, -0.5594296444693606, 5.8934295313560074]),
+        ("student_t small", [-318.30883898555044, -0.7265425280053608, 318.30883898555015]),
+        ("poisson small", [0.0, 2.0, 11.0]),
+        ("poisson large", [88.0, 114.0, 155.0]),
+        ("binomial small", [0.0, 1.0, 7.0]),
+        ("binomial large", [318.0, 345.0, 381.0]),
+        ("bernoulli", [0.0, 0.0, 1.0]),
+        ("discrete", [1.0, 1.0, 9.0]),
+        ("truncated normal", [-0.9966226715348402, -0.24240381788922688, 1.9850630859441685]),
+        ("truncated normal tail", [35.00002856243381, 35.01018093569755, 35.19665215418894]),
+        ("truncated lognormal", [0.5010729706423914, 0.8731006315472678, 3.98245131818512]),
+        ("truncated triangular", [2.0007501406777592, 2.239318313834099, 2.9985011233156573]),
+        ("truncated exponential", [1.0006323204312624, 1.2102719564223687, 1.998283192728867]),
+        ("truncated weibull", [0.5009995013306735, 0.7788934098698822, 2.6753981533562694]),
+        ("truncated gamma", [1.0014586593839376, 1.4497692301399026, 2.996411590728124]),
+        ("a to b", [5.438467797513294, 16.03458622891111, 73.55012751622762]),
+    ];
+    let mut report = String::new();
+    let mut ok = true;
+    for (name, d) in representatives() {
+        let got = [0.001, 0.3, 0.999].map(|p| d.quantile(p));
+        report.push_str(&format!("        ({name:?}, {got:?}),\n"));
+        match expected.iter().find(|(n, _)| *n == name) {
+            Some((_, want)) if want.map(f64::to_bits) == got.map(f64::to_bits) => {}
+            _ => ok = false,
+        }
+    }
+    assert!(ok, "quantiles changed; now:\n{report}");
+}
+
+/// A distribution with its reference CDF, for [`stratified_quantiles_pass_ks`].
+#[cfg(not(target_arch = "wasm32"))]
+type WithCdf = (&'static str, Dist, Box<dyn Fn(f64) -> f64>);
+
+/// Stratified probabilities through every kind's quantile function reproduce the
+/// distribution: Kolmogorov–Smirnov against statrs' CDF, as for random draws.
+#[cfg(not(target_arch = "wasm32"))]
+#[test]
+fn stratified_quantiles_pass_ks() {
+    use super::testutil::{assert_ks, assert_ks_discrete, stratified};
+    use statrs::distribution as sr;
+    use statrs::distribution::{ContinuousCDF, DiscreteCDF};
+    let continuous: Vec<WithCdf> = {
+        let normal = sr::Normal::new(10.0, 2.0).unwrap();
+        let lognormal = sr::LogNormal::new(1.0, 0.5).unwrap();
+        let uniform = sr::Uniform::new(-1.0, 3.0).unwrap();
+        let triangular = sr::Triangular::new(0.0, 4.0, 1.0).unwrap();
+        let pert = sr::Beta::new(2.0, 4.0).unwrap();
+        let beta = sr::Beta::new(0.5, 0.7).unwrap();
+        let gamma = sr::Gamma::new(2.5, 0.5).unwrap();
+        let gamma_small = sr::Gamma::new(0.4, 1.0).unwrap();
+        let exponential = sr::Exp::new(0.5).unwrap();
+        let weibull = sr::Weibull::new(1.5, 3.0).unwrap();
+        let t5 = sr::StudentsT::new(0.0, 1.0, 5.0).unwrap();
+        let t1 = sr::StudentsT::new(0.0, 1.0, 1.0).unwrap();
+        let truncated_gamma = sr::Gamma::new(2.0, 1.0).unwrap();
+        let (g1, g3) = (truncated_gamma.cdf(1.0), truncated_gamma.cdf(3.0));
+        let truncated_normal = sr::Normal::new(0.0, 1.0).unwrap();
+        let (n1, n2) = (truncated_normal.cdf(-1.0), truncated_normal.cdf(2.0));
+        use DistKind::*;
+        vec![
+            (
+                "normal",
+                dist(Normal, &[10.0, 2.0]),
+                Box::new(move |x| normal.cdf(x)),
+            ),
+            (
+                "lognormal",
+                dist(LogNormal, &[1.0, 0.5]),
+                Box::new(move |x| lognormal.cdf(x)),
+            ),
+            (
+                "uniform",
+                dist(Uniform, &[-1.0, 3.0]),
+                Box::new(move |x| uniform.cdf(x)),
+            ),
+            (
+                "triangular",
+                dist(Triangular, &[0.0, 1.0, 4.0]),
+                Box::new(move |x| triangular.cdf(x)),
+            ),
+            (
+                "pert",
+                dist(Pert, &[0.0, 1.0, 4.0]),
+                Box::new(move |x| pert.cdf(x / 4.0)),
+            ),
+            (
+                "beta",
+                dist(Beta, &[0.5, 0.7]),
+                Box::new(move |x| beta.cdf(x)),
+            ),
+            (
+                "gamma",
+                dist(Gamma, &[2.5, 2.0]),
+                Box::new(move |x| gamma.cdf(x)),
+            ),
+            (
+                "gamma small",
+                dist(Gamma, &[0.4, 1.0]),
+                Box::new(move |x| gamma_small.cdf(x)),
+            ),
+            (
+                "exponential",
+                dist(Exponential, &[0.5]),
+                Box::new(move |x| exponential.cdf(x)),
+            ),
+            (
+                "weibull",
+                dist(Weibull, &[1.5, 3.0]),
+                Box::new(move |x| weibull.cdf(x)),
+            ),
+            (
+                "student_t",
+                dist(StudentT, &[5.0]),
+                Box::new(move |x| t5.cdf(x)),
+            ),
+            (
+                "student_t 1",
+                dist(StudentT, &[1.0]),
+                Box::new(move |x| t1.cdf(x)),
+            ),
+            (
+                "truncated gamma",
+                dist(Gamma, &[2.0, 1.0]).truncated(1.0, 3.0).unwrap(),
+                Box::new(move |x| (truncated_gamma.cdf(x) - g1) / (g3 - g1)),
+            ),
+            (
+                "truncated normal",
+                dist(Normal, &[0.0, 1.0]).truncated(-1.0, 2.0).unwrap(),
+                Box::new(move |x| (truncated_normal.cdf(x) - n1) / (n2 - n1)),
+            ),
+        ]
+    };
+    for (name, d, cdf) in continuous {
+        assert_ks(name, stratified(&d), cdf);
+    }
+    let discrete: Vec<WithCdf> = {
+        let poisson = sr::Poisson::new(3.5).unwrap();
+        let poisson_large = sr::Poisson::new(120.0).unwrap();
+        let binomial = sr::Binomial::new(0.1, 20).unwrap();
+        let binomial_large = sr::Binomial::new(0.7, 500).unwrap();
+        use DistKind::*;
+        vec![
+            (
+                "poisson",
+                dist(Poisson, &[3.5]),
+                Box::new(move |x| poisson.cdf(x as u64)),
+            ),
+            (
+                "poisson large",
+                dist(Poisson, &[120.0]),
+                Box::new(move |x| poisson_large.cdf(x as u64)),
+            ),
+            (
+                "binomial",
+                dist(Binomial, &[20.0, 0.1]),
+                Box::new(move |x| binomial.cdf(x as u64)),
+            ),
+            (
+                "binomial large",
+                dist(Binomial, &[500.0, 0.7]),
+                Box::new(move |x| binomial_large.cdf(x as u64)),
+            ),
+            (
+                "bernoulli",
+                dist(Bernoulli, &[0.3]),
+                Box::new(|x| if x < 1.0 { 0.7 } else { 1.0 }),
+            ),
+            (
+                "discrete",
+                dist(Discrete, &[5.0, 1.0, 1.0, 2.0, 9.0, 3.0]),
+                Box::new(|x| {
+                    [(1.0, 2.0), (5.0, 3.0), (9.0, 6.0)]
+                        .iter()
+                        .rev()
+                        .find(|v| v.0 <= x)
+                        .map_or(0.0, |v| v.1 / 6.0)
+                }),
+            ),
+        ]
+    };
+    for (name, d, cdf) in discrete {
+        assert_ks_discrete(name, stratified(&d), cdf);
+    }
+}
+
+/// Nanoseconds per quantile for each kind, one call at a time (the per-call setup
+/// included, as when parameters vary per iteration) and in a batch; run with --nocapture
+/// to see them. Nothing is asserted: the machine's load decides the figures.
+#[cfg(not(target_arch = "wasm32"))]
+#[test]
+fn quantile_timing() {
+    use DistKind::*;
+    let cases: [(&str, DistKind, &[f64]); 24] = [
+        ("normal", Normal, &[0.0, 1.0]),
+        ("lognormal", LogNormal, &[0.0, 1.0]),
+        ("uniform", Uniform, &[0.0, 1.0]),
+        ("triangular", Triangular, &[0.0, 1.0, 4.0]),
+        ("pert", Pert, &[0.0, 1.0, 4.0]),
+        ("beta(2, 5)", Beta, &[2.0, 5.0]),
+        ("beta(0.3, 0.3)", Beta, &[0.3, 0.3]),
+        ("beta(0.3, 500)", Beta, &[0.3, 500.0]),
+        ("beta(500, 500)", Beta, &[500.0, 500.0]),
+        ("gamma(0.3)", Gamma, &[0.3, 1.0]),
+        ("gamma(2.5)", Gamma, &[2.5, 1.0]),
+        ("gamma(500)", Gamma, &[500.0, 1.0]),
+        ("exponential", Exponential, &[1.0]),
+        ("weibull", Weibull, &[1.5, 1.0]),
+        ("student_t(1)", StudentT, &[1.0]),
+        ("student_t(2.5)", StudentT, &[2.5]),
+        ("student_t(30)", StudentT, &[30.0]),
+        ("poisson(0.5)", Poisson, &[0.5]),
+        ("poisson(30)", Poisson, &[30.0]),
+        ("poisson(1e5)", Poisson, &[1e5]),
+        ("binomial(10, 0.3)", Binomial, &[10.0, 0.3]),
+        ("binomial(1e6, 0.01)", Binomial, &[1e6, 0.01]),
+        ("bernoulli", Bernoulli, &[0.3]),
+        ("discrete", Discrete, &[1.0, 2.0, 5.0, 1.0, 9.0, 3.0]),
+    ];
+    let n = 4000;
+    let ps: Vec<f64> = (0..n).map(|i| (i as f64 + 0.5) / n as f64).collect();
+    for (name, kind, params) in cases {
+        let d = dist(kind, params);
+        let start = std::time::Instant::now();
+        let sum: f64 = ps.iter().map(|&p| d.quantile(p)).sum();
+        let single = start.elapsed().as_nanos() as f64 / n as f64;
+        let mut batch = ps.clone();
+        let start = std::time::Instant::now();
+        d.quantile_each(&mut batch);
+        let each = start.elapsed().as_nanos() as f64 / n as f64;
+        assert!(sum.is_finite(), "{name}");
+        println!("{name:20} {single:7.0} ns a call, {each:7.0} ns in a batch");
     }
 }

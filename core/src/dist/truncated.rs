@@ -2,6 +2,7 @@
 //! where that is known in closed form and by rejection otherwise.
 
 use super::error::{Num, ParamError};
+use super::invert::{conditioned, with_complement};
 use super::special::{normal_cdf, normal_quantile, normal_sf};
 use super::uniform::Span;
 use super::{Bernoulli, Dist, Triangular, Uniform, Weibull};
@@ -88,6 +89,49 @@ impl Truncated {
             Method::Reject => return self.reject(rng),
         };
         clamp(x, self.lo, self.hi)
+    }
+
+    /// The quantile function in place: the base's quantile at F(lo) + p·(F(hi) - F(lo)),
+    /// by the same inversions as the draws where there are some, and through the base's own
+    /// CDF and quantile function for the rest. NaN for p outside [0, 1].
+    pub(super) fn quantile_each(&self, ps: &mut [f64]) {
+        let (lo, hi) = (self.lo, self.hi);
+        let each = |ps: &mut [f64], f: &dyn Fn(f64, f64) -> f64| {
+            for p in ps.iter_mut() {
+                *p = with_complement(*p).map_or(f64::NAN, |(p, q)| clamp(f(p, q), lo, hi));
+            }
+        };
+        match &self.method {
+            Method::Normal(t) => each(ps, &|p, q| t.quantile(p, q)),
+            Method::LogNormal(t) => each(ps, &|p, q| fastmath::exp(t.quantile(p, q))),
+            Method::Triangular(t) => each(ps, &|p, q| t.quantile(p, q)),
+            Method::Exponential { rate, mass } => {
+                each(ps, &|p, _| lo + -libm::log1p(-p * mass) / rate);
+            }
+            Method::Weibull {
+                dist,
+                hazard_lo,
+                mass,
+            } => each(ps, &|p, _| {
+                // As in `sample`, with the uniform draw replaced by p.
+                let e = -libm::log1p(-p * mass);
+                if *hazard_lo > 0.0 {
+                    lo * libm::exp(libm::log1p(e / hazard_lo) * dist.inv_shape())
+                } else {
+                    dist.at_hazard(e)
+                }
+            }),
+            Method::Reject => match &self.base {
+                Dist::Pert(d) => conditioned(&d.inverse(), lo, hi, false, ps),
+                Dist::Beta(d) => conditioned(&d.inverse(), lo, hi, false, ps),
+                Dist::Gamma(d) => conditioned(&d.inverse(), lo, hi, false, ps),
+                Dist::StudentT(d) => conditioned(&d.inverse(), lo, hi, false, ps),
+                Dist::Poisson(d) => conditioned(&d.inverse(), lo, hi, true, ps),
+                Dist::Binomial(d) => conditioned(&d.inverse(), lo, hi, true, ps),
+                // `restrict` draws only these by rejection.
+                _ => ps.fill(f64::NAN),
+            },
+        }
     }
 
     fn reject(&self, rng: &mut Stream) -> f64 {
@@ -340,6 +384,100 @@ impl TruncNormal {
     }
 }
 
+impl TruncNormal {
+    /// The quantile at p (q = 1 - p), before clamping to [lo, hi].
+    fn quantile(&self, p: f64, q: f64) -> f64 {
+        match self.method {
+            NormalMethod::Inverse {
+                upper: true,
+                start,
+                width,
+            } => {
+                // An upper-tail probability in [sf(b), sf(a)], all at most 1/2.
+                self.mean - self.sd * normal_quantile(start + q * width)
+            }
+            NormalMethod::Inverse {
+                upper: false,
+                start,
+                width,
+            } => {
+                let f = start + p * width;
+                if f <= 0.5 {
+                    self.mean + self.sd * normal_quantile(f)
+                } else {
+                    // Past the median the upper tail is the precise side: sf(b) + q·width.
+                    let sf_hi = normal_sf((self.hi - self.mean) / self.sd);
+                    self.mean - self.sd * normal_quantile(sf_hi + q * width)
+                }
+            }
+            NormalMethod::Tail { edge, sign, .. } => {
+                // Beyond the near edge a (in sd), P(X <= x | ...) = p is a conditional upper
+                // tail of q above the mean and of p below it (mirrored).
+                let a = sign * (edge - self.mean) / self.sd;
+                let width = (self.hi - self.lo) / self.sd;
+                let (s, rest) = if sign > 0.0 { (q, p) } else { (p, q) };
+                edge + sign * self.sd * far_tail_excess(a, width, s, rest)
+            }
+        }
+    }
+}
+
+/// For a standard normal Z conditioned on [a, a + width], a > 0: the d in [0, width] with
+/// P(Z > a + d | ...) = s, where `rest` = 1 - s (the smaller is the precise one).
+///
+/// With Q the upper tail and R = Q/φ Mills' ratio, ρ(d) = Q(a + d)/Q(a) =
+/// e^(-(ad + d²/2)) R(a + d)/R(a) needs no tail probability that underflows, and the
+/// equation ln ρ(d) = ln(ρ(width) + s(1 - ρ(width))) is solved by Newton's method from
+/// the exponential approximation: d ln ρ/dd = -1/R(a + d). ln ρ is concave, so the iterates
+/// approach from above and never overshoot.
+fn far_tail_excess(a: f64, width: f64, s: f64, rest: f64) -> f64 {
+    const STEPS: usize = 30;
+    let ln_ratio = |d: f64| -(a * d + 0.5 * d * d) + fastmath::ln(mills(a + d) / mills(a));
+    let ln_rho_far = if width.is_finite() {
+        ln_ratio(width)
+    } else {
+        f64::NEG_INFINITY
+    };
+    let mass = -libm::expm1(ln_rho_far);
+    let target = if rest < 0.5 {
+        libm::log1p(-rest * mass)
+    } else {
+        fastmath::ln(fastmath::exp(ln_rho_far) + s * mass)
+    };
+    let mut d = (-target / a).min(width);
+    for _ in 0..STEPS {
+        let step = (ln_ratio(d) - target) * mills(a + d);
+        let next = clamp(d + step, 0.0, width);
+        if next.is_nan() {
+            break;
+        }
+        let done = (next - d).abs() <= 1e-15 * (a + d);
+        d = next;
+        if done {
+            break;
+        }
+    }
+    d
+}
+
+/// Mills' ratio R(z) = Q(z)/φ(z) for z >= 0: from `erfc` below 30, and above, where
+/// e^(z²/2) would overflow, from Laplace's continued fraction 1/(z + 1/(z + 2/(z + ...))),
+/// whose first 12 terms are exact to rounding there.
+fn mills(z: f64) -> f64 {
+    if z < 30.0 {
+        normal_sf(z) / (fastmath::exp(-0.5 * z * z) / SQRT_2PI)
+    } else {
+        let mut t = z;
+        for k in (1..=12).rev() {
+            t = z + f64::from(k) / t;
+        }
+        1.0 / t
+    }
+}
+
+/// √(2π).
+const SQRT_2PI: f64 = 2.506_628_274_631_000_5;
+
 impl NormalMethod {
     /// The tail method for a standard normal on [a, a + width], a > 0, mapped back to x
     /// by `edge + sign·sd·(z - a)`.
@@ -390,6 +528,16 @@ impl TruncTriangular {
         }
     }
 
+    /// The quantile at p (q = 1 - p): the same map as `sample`, with the uniform draw
+    /// replaced by the probability on the precise side.
+    fn quantile(&self, p: f64, q: f64) -> f64 {
+        if self.upper {
+            self.dist.quantile_sf(self.start + q * self.width)
+        } else {
+            self.dist.quantile(self.start + p * self.width)
+        }
+    }
+
     #[inline]
     fn sample(&self, rng: &mut Stream) -> f64 {
         let p = self.start + rng.next_f64() * self.width;
@@ -406,10 +554,13 @@ impl TruncTriangular {
 #[cfg(not(target_arch = "wasm32"))]
 mod tests {
     use super::super::DistKind;
-    use super::super::testutil::{N, assert_ks, dist, draws};
+    use super::super::testutil::{
+        N, P_GRID, assert_ks, assert_ks_discrete, dist, draws, stratified,
+    };
     use super::*;
     use statrs::distribution::{
-        ContinuousCDF, Exp, Gamma, LogNormal, Normal, StudentsT, Triangular as Tri, Weibull as Wei,
+        Beta as BetaRef, ContinuousCDF, DiscreteCDF, Exp, Gamma, LogNormal, Normal,
+        Poisson as PoissonRef, StudentsT, Triangular as Tri, Weibull as Wei,
     };
 
     /// KS against `cdf` renormalised to [lo, hi].
@@ -626,5 +777,175 @@ mod tests {
             xs.iter()
                 .all(|&x| (5.0..=9.0).contains(&x) && x.fract() == 0.0)
         );
+    }
+
+    /// Quantiles of `d` on [lo, hi] against `cdf` renormalised there: all inside, a
+    /// stratified sample passing KS, and at each p of the grid the renormalised CDF of the
+    /// quantile within `tol` of p relative to the smaller tail.
+    fn check_quantiles(what: &str, d: Dist, lo: f64, hi: f64, cdf: impl Fn(f64) -> f64, tol: f64) {
+        let (f_lo, f_hi) = (cdf(lo), cdf(hi));
+        let conditioned = |x: f64| (cdf(x) - f_lo) / (f_hi - f_lo);
+        let t = d.truncated(lo, hi).unwrap();
+        let xs = stratified(&t);
+        assert!(
+            xs.iter().all(|&x| lo <= x && x <= hi),
+            "{what}: out of range"
+        );
+        assert_ks(what, xs, conditioned);
+        for p in P_GRID {
+            let got = conditioned(t.quantile(p));
+            // Absolute 1e-12 besides: near lo, cdf(x) - cdf(lo) cancels in the reference.
+            let allowed = tol * p.min(1.0 - p) + 1e-12;
+            assert!((got - p).abs() <= allowed, "{what} at {p}: {got}");
+        }
+    }
+
+    #[test]
+    fn quantiles_by_inversion() {
+        // The normal CDF from libm's erfc (checked in `special`): statrs' erf is off by up
+        // to about 3e-12 (Φ(1.5)), more than these checks allow.
+        let (cdf, sf) = (
+            |x: f64| normal_cdf((x - 1.0) / 2.0),
+            |x: f64| normal_sf((x - 1.0) / 2.0),
+        );
+        let d = dist(DistKind::Normal, &[1.0, 2.0]);
+        check_quantiles("normal on [-2, 1.5]", d.clone(), -2.0, 1.5, cdf, 1e-10);
+        check_quantiles("normal on [4, 9]", d.clone(), 4.0, 9.0, |x| -sf(x), 1e-10);
+        check_quantiles("normal above -1", d, -1.0, f64::INFINITY, |x| -sf(x), 1e-10);
+        let cdf = |x: f64| normal_cdf((libm::log(x) - 0.5) / 0.8);
+        let d = dist(DistKind::LogNormal, &[0.5, 0.8]);
+        check_quantiles("lognormal on [1, 3]", d, 1.0, 3.0, cdf, 1e-10);
+        let r = Tri::new(0.0, 10.0, 2.0).unwrap();
+        let d = dist(DistKind::Triangular, &[0.0, 2.0, 10.0]);
+        check_quantiles(
+            "triangular on [1, 3]",
+            d.clone(),
+            1.0,
+            3.0,
+            |x| r.cdf(x),
+            1e-10,
+        );
+        let sf = |x: f64| -r.sf(x.min(10.0));
+        check_quantiles("triangular on [5, 20]", d, 5.0, 20.0, sf, 1e-10);
+        let r = Exp::new(0.5).unwrap();
+        let d = dist(DistKind::Exponential, &[0.5]);
+        check_quantiles(
+            "exponential on [1, 4]",
+            d.clone(),
+            1.0,
+            4.0,
+            |x| r.cdf(x),
+            1e-10,
+        );
+        check_quantiles(
+            "exponential above 30",
+            d,
+            30.0,
+            f64::INFINITY,
+            |x| -r.sf(x),
+            1e-10,
+        );
+        let r = Wei::new(2.0, 3.0).unwrap();
+        let d = dist(DistKind::Weibull, &[2.0, 3.0]);
+        check_quantiles(
+            "weibull above 12",
+            d,
+            12.0,
+            f64::INFINITY,
+            |x| -r.sf(x),
+            1e-10,
+        );
+    }
+
+    #[test]
+    fn quantiles_through_the_base_cdf() {
+        let r = Gamma::new(2.0, 1.0).unwrap();
+        let d = dist(DistKind::Gamma, &[2.0, 1.0]);
+        check_quantiles("gamma on [1, 4]", d.clone(), 1.0, 4.0, |x| r.cdf(x), 1e-10);
+        check_quantiles(
+            "gamma above 20",
+            d,
+            20.0,
+            f64::INFINITY,
+            |x| -r.sf(x),
+            1e-10,
+        );
+        let r = StudentsT::new(0.0, 1.0, 3.0).unwrap();
+        let d = dist(DistKind::StudentT, &[3.0]);
+        check_quantiles("student_t on [-1, 2]", d, -1.0, 2.0, |x| r.cdf(x), 1e-10);
+        let r = BetaRef::new(2.0, 3.0).unwrap();
+        let d = dist(DistKind::Beta, &[2.0, 3.0]);
+        check_quantiles("beta on [0.9, 1]", d, 0.9, 1.0, |x| -r.sf(x), 1e-10);
+        let r = BetaRef::new(1.8, 4.2).unwrap();
+        let d = dist(DistKind::Pert, &[0.0, 2.0, 10.0]);
+        let cdf = |x: f64| r.cdf((x / 10.0).clamp(0.0, 1.0));
+        check_quantiles("pert on [1, 3]", d, 1.0, 3.0, cdf, 1e-10);
+    }
+
+    #[test]
+    fn discrete_quantiles_stay_on_whole_numbers_inside() {
+        let r = PoissonRef::new(4.0).unwrap();
+        let d = dist(DistKind::Poisson, &[4.0]).truncated(1.5, 9.0).unwrap();
+        let xs = stratified(&d);
+        assert!(
+            xs.iter()
+                .all(|&x| (2.0..=9.0).contains(&x) && x.fract() == 0.0)
+        );
+        let (f_lo, f_hi) = (r.cdf(1), r.cdf(9));
+        assert_ks_discrete("poisson on [1.5, 9]", xs, |x| {
+            (r.cdf(x as u64) - f_lo) / (f_hi - f_lo)
+        });
+        let d = dist(DistKind::Binomial, &[50.0, 0.3])
+            .truncated(20.0, 50.0)
+            .unwrap();
+        assert_eq!((d.quantile(0.0), d.quantile(1.0)), (20.0, 50.0));
+    }
+
+    #[test]
+    fn far_tail_quantiles() {
+        // Beyond 30 sd, d = x - a solves a·d + d²/2 + d/a + O(d/a³) = -ln(1 - p), from
+        // ln(Q(a + d)/Q(a)) with Mills' ratio 1/z - 1/z³ + ...
+        let a = 40.0;
+        let t = dist(DistKind::Normal, &[0.0, 1.0])
+            .truncated(a, f64::INFINITY)
+            .unwrap();
+        // (Not much below p = 1e-3: x - a would lose its digits to x's rounding.)
+        for p in [1e-3, 0.3, 0.9, 0.999_999] {
+            let d = t.quantile(p) - a;
+            let want = -libm::log1p(-p);
+            let got = a * d + 0.5 * d * d + d / a;
+            assert!((got / want - 1.0).abs() < 1e-5, "p = {p}: {got} vs {want}");
+        }
+        // Mirrored below the mean, and so far out that every quantile rounds to the bound.
+        let t = dist(DistKind::Normal, &[0.0, 1.0])
+            .truncated(f64::NEG_INFINITY, -a)
+            .unwrap();
+        assert!(t.quantile(0.999) > -a - 1e-3 && t.quantile(0.001) < -a - 0.1);
+        let t = dist(DistKind::Normal, &[0.0, 1.0])
+            .truncated(1e200, f64::INFINITY)
+            .unwrap();
+        assert_eq!(t.quantile(0.5), 1e200);
+        // The tail method against the exact CDF where that is still representable.
+        for (lo, hi) in [(1.5, f64::INFINITY), (0.5, 0.9), (-3.0, -2.0)] {
+            let t = TruncNormal::with_tail_from(0.0, 1.0, lo, hi, 0.0);
+            assert!(matches!(t.method, NormalMethod::Tail { .. }));
+            // From the tail the interval lies in, where the values do not cancel.
+            let tail = |x: f64| {
+                if lo > 0.0 {
+                    -normal_sf(x)
+                } else {
+                    normal_cdf(x)
+                }
+            };
+            let (f_lo, f_hi) = (tail(lo), tail(hi));
+            for p in P_GRID {
+                let x = clamp(t.quantile(p, 1.0 - p), lo, hi);
+                let got = (tail(x) - f_lo) / (f_hi - f_lo);
+                assert!(
+                    (got - p).abs() < 1e-12,
+                    "tail method on [{lo}, {hi}] at {p}: {got}"
+                );
+            }
+        }
     }
 }

@@ -2,6 +2,7 @@
 //! interval that uniform, triangular and PERT draws share.
 
 use super::error::{Num, ParamError, finite};
+use super::invert::is_probability;
 use crate::rng::Stream;
 
 /// An interval [lo, hi] with its width, mapping fractions of it to points in it.
@@ -60,6 +61,18 @@ impl Span {
         }
     }
 
+    /// How far `x` lies below `hi` as a fraction of the width: `1 - fraction(x)` without
+    /// rounding, so points near `hi` keep their precision (0 for an empty span).
+    pub(super) fn fraction_before_hi(&self, x: f64) -> f64 {
+        if self.width == 0.0 {
+            0.0
+        } else if self.width.is_finite() {
+            (self.hi - x) / self.width
+        } else {
+            (self.hi * 0.5 - x * 0.5) / (self.hi * 0.5 - self.lo * 0.5)
+        }
+    }
+
     /// Where `x` lies in the span as a fraction of its width (0 for an empty span).
     pub(super) fn fraction(&self, x: f64) -> f64 {
         if self.width == 0.0 {
@@ -103,6 +116,23 @@ impl Uniform {
     pub fn sample(&self, rng: &mut Stream) -> f64 {
         self.span.at(rng.next_f64())
     }
+
+    /// The quantile function in place: `low + (high - low)·p`; NaN for p outside [0, 1].
+    /// Checking the whole batch first leaves the common loop without a branch, so that it
+    /// vectorises.
+    pub(super) fn quantile_each(&self, ps: &mut [f64]) {
+        if ps.iter().all(|&p| is_probability(p)) {
+            self.span.at_each(ps);
+        } else {
+            for p in ps.iter_mut() {
+                *p = if is_probability(*p) {
+                    self.span.at(*p)
+                } else {
+                    f64::NAN
+                };
+            }
+        }
+    }
 }
 
 // statrs, the reference, is a native-only dev-dependency.
@@ -110,7 +140,7 @@ impl Uniform {
 #[cfg(not(target_arch = "wasm32"))]
 mod tests {
     use super::super::DistKind;
-    use super::super::testutil::{assert_ks, dist, draws};
+    use super::super::testutil::{P_GRID, assert_ks, assert_quantiles, dist, draws};
     use statrs::distribution::{ContinuousCDF, Uniform as Reference};
 
     #[test]
@@ -131,5 +161,17 @@ mod tests {
         assert!(xs.iter().all(|&x| (-1e308..=1.5e308).contains(&x)));
         let above = xs.iter().filter(|&&x| x > 0.25e308).count();
         assert!((above as f64 / xs.len() as f64 - 0.5).abs() < 0.01);
+    }
+
+    #[test]
+    fn quantiles_match_the_reference() {
+        for (low, high) in [(0.0, 1.0), (-40.0, 2.5)] {
+            let reference = Reference::new(low, high).unwrap();
+            let d = dist(DistKind::Uniform, &[low, high]);
+            let what = format!("uniform({low}, {high})");
+            assert_quantiles(&what, &d, &P_GRID, &reference, 1e-10);
+        }
+        let point = dist(DistKind::Uniform, &[3.0, 3.0]);
+        assert_eq!(point.quantile(0.7), 3.0);
     }
 }

@@ -1,6 +1,7 @@
 //! The Weibull distribution, by inversion.
 
 use super::error::{ParamError, positive};
+use super::invert::is_probability;
 use crate::rng::Stream;
 
 /// Weibull(shape, scale): P(X > x) = exp(-(x/scale)^shape).
@@ -28,6 +29,18 @@ impl Weibull {
         self.at_hazard(-libm::log(rng.next_open01()))
     }
 
+    /// The quantile function in place: the point whose cumulative hazard is `-ln(1 - p)`;
+    /// NaN for p outside [0, 1].
+    pub(super) fn quantile_each(&self, ps: &mut [f64]) {
+        for p in ps.iter_mut() {
+            *p = if is_probability(*p) {
+                self.at_hazard(-libm::log1p(-*p))
+            } else {
+                f64::NAN
+            };
+        }
+    }
+
     /// The point whose cumulative hazard (x/scale)^shape is `h`.
     ///
     /// `exp(ln h / shape)` rather than `pow(h, 1/shape)`: `libm::pow` costs about 45 ns
@@ -52,7 +65,7 @@ impl Weibull {
 #[cfg(not(target_arch = "wasm32"))]
 mod tests {
     use super::super::DistKind;
-    use super::super::testutil::{assert_ks, dist, draws};
+    use super::super::testutil::{P_GRID, assert_ks, assert_quantiles, dist, draws};
     use statrs::distribution::{ContinuousCDF, Weibull as Reference};
 
     #[test]
@@ -64,6 +77,16 @@ mod tests {
                 draws(&dist(DistKind::Weibull, &[shape, scale]), seed as u64),
                 |x| reference.cdf(x),
             );
+        }
+    }
+
+    #[test]
+    fn quantiles_match_the_reference() {
+        for (shape, scale) in [(1.5, 1.0), (0.4, 250.0), (30.0, 2.0)] {
+            let reference = Reference::new(shape, scale).unwrap();
+            let d = dist(DistKind::Weibull, &[shape, scale]);
+            let what = format!("weibull({shape}, {scale})");
+            assert_quantiles(&what, &d, &P_GRID, &reference, 1e-10);
         }
     }
 }

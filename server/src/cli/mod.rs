@@ -86,6 +86,8 @@ struct RunArgs {
 #[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
 enum SamplingArg {
     Random,
+    /// Spelled as in the model file; `latin-hypercube` also works.
+    #[value(name = "latin_hypercube", alias = "latin-hypercube")]
     LatinHypercube,
 }
 

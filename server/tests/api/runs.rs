@@ -340,15 +340,16 @@ async fn a_run_with_a_precision_target_converges_and_is_stored() {
     let run = app.wait_finished(&id).await;
     assert_eq!(run["status"], "converged", "{run}");
     let iterations = run["summary"]["iterations"].as_u64().unwrap();
-    assert!(iterations < 300_000 && iterations % 4096 == 0, "{iterations}");
+    assert!(
+        iterations < 300_000 && iterations % 4096 == 0,
+        "{iterations}"
+    );
     assert_eq!(run["summary"]["status"], "converged");
     assert_eq!(run["settings"]["sampling"], "latin_hypercube");
     assert_eq!(run["settings"]["precision"]["relative"], 0.01);
     assert_eq!(run["settings"]["precision"]["outputs"], json!(["profit"]));
     assert_eq!(run["summary"]["correlations"].as_array().unwrap().len(), 2);
-    let (status, page) = app
-        .get(&format!("/api/runs/{id}/samples?limit=5"))
-        .await;
+    let (status, page) = app.get(&format!("/api/runs/{id}/samples?limit=5")).await;
     assert_eq!(status, StatusCode::OK, "{page}");
     assert_eq!(page["rows"].as_array().unwrap().len(), 5);
 
@@ -364,7 +365,14 @@ async fn a_run_with_a_precision_target_converges_and_is_stored() {
     let path = format!("{}/retail_pricing.json", examples_dir());
     let cli = cli_summary(
         &path,
-        &["--iterations", "300000", "--seed", "3", "--precision", "0.01"],
+        &[
+            "--iterations",
+            "300000",
+            "--seed",
+            "3",
+            "--precision",
+            "0.01",
+        ],
     );
     assert_eq!(without_elapsed(raw.summary.get()), without_elapsed(&cli));
 }

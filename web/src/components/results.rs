@@ -291,11 +291,13 @@ fn correlation_table(reports: &[CorrelationReport]) -> Option<impl IntoView + us
 /// of a server run's.
 const SCATTER_ROWS: u64 = 2_000;
 
+/// Column names and rows (without the iteration number) of the sampled iterations.
+type Loaded = (Vec<String>, Vec<Vec<f64>>);
+
 /// Any two nodes of the sampled iterations against each other.
 #[component]
 fn ScatterExplorer(samples: Samples, first_pair: Option<(String, String)>) -> impl IntoView {
-    // Columns and rows (without the iteration number), once loaded.
-    let data: RwSignal<Option<(Vec<String>, Vec<Vec<f64>>)>> = RwSignal::new(None);
+    let data: RwSignal<Option<Loaded>> = RwSignal::new(None);
     let error: RwSignal<Option<String>> = RwSignal::new(None);
     match samples {
         Samples::Memory(t) => data.set(Some((
