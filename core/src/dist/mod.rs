@@ -374,8 +374,9 @@ impl Dist {
     /// triangular, exponential, Weibull, Bernoulli, discrete); safeguarded Halley
     /// iteration on the exact CDF for beta, PERT, gamma and Student's t, within about 1e-12
     /// relative of 50-digit references (1e-13 for shapes above 0.1); for Poisson and
-    /// binomial, a Cornish–Fisher guess settled exactly against the CDF. A truncation maps p to F(lo) + p·(F(hi) - F(lo)) of the base distribution,
-    /// from whichever tail keeps the precision.
+    /// binomial, a Cornish–Fisher guess settled exactly against the CDF. A truncation maps p
+    /// to F(lo) + p·(F(hi) - F(lo)) of the base distribution, from whichever tail keeps the
+    /// precision.
     ///
     /// Every step is `+ - * /`, `sqrt`, `fastmath` and the pinned `libm`, and every
     /// iteration ends on a fixed rule, so the result is the same bits on every target.
