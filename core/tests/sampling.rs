@@ -521,12 +521,21 @@ fn correlated_latin_hypercube_inputs_keep_their_distributions() {
         2,
         &Unobserved,
     );
-    let col = |c: usize| out.samples.rows.iter().map(|(_, r)| r[c]).collect::<Vec<_>>();
+    let col = |c: usize| {
+        out.samples
+            .rows
+            .iter()
+            .map(|(_, r)| r[c])
+            .collect::<Vec<_>>()
+    };
     let n = out.samples.rows.len() as f64;
     let critical = 1.63 / n.sqrt();
     let normal = Normal::new(10.0, 2.0).unwrap();
     let gamma = Gamma::new(2.0, 1.0 / 3.0).unwrap();
     let (dx, dy) = (ks(col(0), |v| normal.cdf(v)), ks(col(1), |v| gamma.cdf(v)));
-    assert!(dx < critical && dy < critical, "D {dx}, {dy}; critical {critical}");
+    assert!(
+        dx < critical && dy < critical,
+        "D {dx}, {dy}; critical {critical}"
+    );
     assert!((measured(&out, "x", "y") + 0.7).abs() < 0.02);
 }
