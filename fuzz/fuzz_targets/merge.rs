@@ -1,0 +1,58 @@
+//! The summary's merges: any doubles, split anywhere, summarised in parts and merged in either
+//! order must equal the summary of the whole (sketches exactly; moments to rounding), and no
+//! query may panic.
+#![no_main]
+
+use libfuzzer_sys::fuzz_target;
+use scenarioforge_core::stats::moments::Moments;
+use scenarioforge_core::stats::sketch::Sketch;
+
+fn queries(s: &Sketch) -> Vec<u64> {
+    let mut out = vec![s.count()];
+    for q in [0.0, 0.01, 0.05, 0.25, 0.5, 0.75, 0.95, 0.99, 1.0] {
+        out.push(s.quantile(q).map_or(u64::MAX, f64::to_bits));
+    }
+    out.push(s.tail_mean_low(0.05).to_bits());
+    out.push(s.tail_mean_high(0.05).to_bits());
+    let (lo, hi) = (s.quantile(0.005), s.quantile(0.995));
+    if let (Some(lo), Some(hi)) = (lo, hi) {
+        let h = s.histogram(lo, hi, 50);
+        out.extend(h.counts);
+        out.push(h.below);
+        out.push(h.above);
+    }
+    out
+}
+
+fuzz_target!(|data: &[u8]| {
+    let Some((&split, rest)) = data.split_first() else {
+        return;
+    };
+    let values: Vec<f64> = rest
+        .chunks_exact(8)
+        .map(|c| f64::from_le_bytes(c.try_into().unwrap_or([0; 8])))
+        .collect();
+    let cut = usize::from(split).min(values.len());
+    let (a, b) = values.split_at(cut);
+
+    let mut whole = Sketch::new();
+    whole.insert_slice(&values);
+    let (mut left, mut right) = (Sketch::new(), Sketch::new());
+    left.insert_slice(a);
+    right.insert_slice(b);
+    let mut ab = left.clone();
+    ab.merge(&right);
+    let mut ba = right.clone();
+    ba.merge(&left);
+    let expected = queries(&whole);
+    assert_eq!(queries(&ab), expected);
+    assert_eq!(queries(&ba), expected);
+
+    let finite: Vec<f64> = values.iter().copied().filter(|v| v.is_finite()).collect();
+    let (fa, fb) = finite.split_at(cut.min(finite.len()));
+    let mut m = Moments::from_slice(fa);
+    m.merge(&Moments::from_slice(fb));
+    let all = Moments::from_slice(&finite);
+    assert_eq!(m.count(), all.count());
+    let _ = (m.mean(), m.std(), m.sem(), m.skewness(), m.kurtosis(), m.min(), m.max());
+});
