@@ -54,3 +54,42 @@ async fn without_a_built_app_the_page_says_how_to_build_it() {
     assert_eq!(status, StatusCode::NOT_FOUND);
     assert_error(&parse(&body), "not_found", "trunk build --release");
 }
+
+/// Every response says what it is and what it may load: `nosniff`, no referrer, and a content
+/// security policy that allows the app's own files, its WebAssembly and the inline start-up
+/// script by its hash, and nothing else. (The browser test runs the real app under it.)
+#[tokio::test]
+async fn responses_carry_security_headers() {
+    use base64::Engine;
+    use sha2::{Digest, Sha256};
+
+    let dir = std::env::temp_dir().join(format!("sf-csp-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let script = "\nimport init from '/app.js';\nawait init();\n";
+    std::fs::write(
+        dir.join("index.html"),
+        format!(
+            "<!DOCTYPE html><title>app</title><script type=\"module\">{script}</script>\
+             <script src=\"/other.js\"></script>"
+        ),
+    )
+    .unwrap();
+    let app = TestApp::spawn_with(&[("WEB_DIR", dir.to_str().unwrap())]).await;
+    let hash = base64::prelude::BASE64_STANDARD.encode(Sha256::digest(script.as_bytes()));
+    for path in ["/", "/api/runs/not-a-uuid", "/health"] {
+        let (_, headers, _) = app.request(Method::GET, path, &[], Body::empty()).await;
+        assert_eq!(headers["x-content-type-options"], "nosniff", "{path}");
+        assert_eq!(headers["referrer-policy"], "no-referrer", "{path}");
+        let csp = headers["content-security-policy"].to_str().unwrap();
+        assert!(csp.starts_with("default-src 'none'; "), "{path}: {csp}");
+        assert!(
+            csp.contains(&format!(
+                "script-src 'self' 'wasm-unsafe-eval' 'sha256-{hash}';"
+            )),
+            "{path}: {csp}"
+        );
+        assert!(csp.contains("frame-ancestors 'none'"), "{path}: {csp}");
+        assert!(!csp.contains("unsafe-inline"), "{path}: {csp}");
+    }
+    std::fs::remove_dir_all(&dir).unwrap();
+}

@@ -177,7 +177,7 @@ pub fn Graph(editor: Editor) -> impl IntoView {
             .collect_view();
         view! {
             <div class="graph-scroll">
-                <svg class="graph" viewBox=format!("0 0 {width} {height}") style=format!("max-width: {width}px") role="img" aria-label="model graph">
+                <svg class="graph" viewBox=format!("0 0 {width} {height}") style:max-width=format!("{width}px") role="img" aria-label="model graph">
                     <defs>
                         <marker id="arrow" viewBox="0 0 10 10" refX="9" refY="5" markerWidth="7" markerHeight="7" orient="auto-start-reverse">
                             <path d="M 0 0 L 10 5 L 0 10 z" class="arrowhead"></path>
