@@ -24,6 +24,8 @@ pub struct Config {
     pub max_request_size: usize,
     /// `MAX_CONCURRENT_RUNS`: runs executing at once; the others wait in order.
     pub max_concurrent_runs: usize,
+    /// `MAX_QUEUED_RUNS`: runs waiting at most; beyond it new runs get `429` with `Retry-After`.
+    pub max_queued_runs: usize,
     /// `SAMPLE_ROWS`: iteration rows stored per run; a run's `sample_size` may lower it.
     pub sample_rows: usize,
     pub db: DbConfig,
@@ -142,6 +144,7 @@ impl Config {
             request_timeout: vars.millis("REQUEST_TIMEOUT", 120_000)?,
             max_request_size,
             max_concurrent_runs: vars.number("MAX_CONCURRENT_RUNS", cores, 1, 1024)?,
+            max_queued_runs: vars.number("MAX_QUEUED_RUNS", 1000, 1, 1_000_000)?,
             sample_rows: vars.number(
                 "SAMPLE_ROWS",
                 10_000,

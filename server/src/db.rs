@@ -355,6 +355,50 @@ pub async fn fail(pool: &PgPool, id: Uuid, error: &str) -> Result<(), sqlx::Erro
     Ok(())
 }
 
+/// Records a run whose result could be computed but not stored in full (its iteration rows
+/// failed, e.g. on a full disk or a statement timeout): `failed`, with the error, and with the
+/// summary it computed, so that nothing the run learnt is lost. Its rows are removed.
+pub async fn fail_keeping_summary(
+    pool: &PgPool,
+    id: Uuid,
+    error: &str,
+    f: &Finished<'_>,
+) -> Result<(), sqlx::Error> {
+    sqlx::query("delete from run_samples where run_id = $1")
+        .bind(id)
+        .execute(pool)
+        .await?;
+    sqlx::query(
+        "update runs set status = 'failed', error = $2, iterations_done = $3, summary = $4,
+                         warnings = $5, elapsed_ms = $6, sample_rows = 0, finished_at = now()
+         where id = $1 and status = 'running'",
+    )
+    .bind(id)
+    .bind(error)
+    .bind(to_i64(f.iterations_done))
+    .bind(f.summary)
+    .bind(Json(&f.warnings))
+    .bind(to_i64(f.elapsed_ms))
+    .execute(pool)
+    .await?;
+    Ok(())
+}
+
+/// Whether a database error will not go away by trying the same statement again: the
+/// database answered, and refused (a full disk, a statement timeout, a value it rejects).
+/// Lost connections, a full pool, a database shutting down or too many clients are
+/// transient: the server waits and retries those.
+pub fn is_permanent(e: &sqlx::Error) -> bool {
+    let sqlx::Error::Database(db) = e else {
+        return false;
+    };
+    let code = db.code().unwrap_or_default();
+    let transient = code.starts_with("08") // connection exception
+        || code.starts_with("40") // serialization failure, deadlock
+        || matches!(code.as_ref(), "53300" | "57P01" | "57P02" | "57P03");
+    !transient
+}
+
 /// Cancels a run that has not started; false when it is not queued.
 pub async fn cancel_queued(pool: &PgPool, id: Uuid) -> Result<bool, sqlx::Error> {
     let done = sqlx::query(

@@ -5,7 +5,7 @@
 //! that says what happened without echoing internals.
 
 use axum::Json;
-use axum::http::StatusCode;
+use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use scenarioforge_core::Diagnostic;
 use serde_json::{Value, json};
@@ -44,6 +44,8 @@ pub enum ApiError {
     RunFinished { status: String },
     /// 408 `request_timeout`: the request took longer than `REQUEST_TIMEOUT`.
     RequestTimeout { limit_ms: u128 },
+    /// 429 `too_many_runs`: `MAX_QUEUED_RUNS` runs are already waiting; try again later.
+    TooManyRuns { queued: usize },
     /// 503 `database_unavailable`: the database cannot be reached or did not answer in time.
     DatabaseUnavailable(sqlx::Error),
     /// 500 `internal`: a bug; logged, never described to the client.
@@ -66,6 +68,7 @@ impl ApiError {
             ApiError::RunFinished { .. } => StatusCode::CONFLICT,
             ApiError::RequestTimeout { .. } => StatusCode::REQUEST_TIMEOUT,
             ApiError::DatabaseUnavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
+            ApiError::TooManyRuns { .. } => StatusCode::TOO_MANY_REQUESTS,
             ApiError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
         }
     }
@@ -85,6 +88,7 @@ impl ApiError {
             ApiError::RunFinished { .. } => "run_finished",
             ApiError::RequestTimeout { .. } => "request_timeout",
             ApiError::DatabaseUnavailable(_) => "database_unavailable",
+            ApiError::TooManyRuns { .. } => "too_many_runs",
             ApiError::Internal(_) => "internal",
         }
     }
@@ -145,7 +149,22 @@ impl ApiError {
                 "the database is unavailable: try again shortly".to_string(),
                 Value::Null,
             ),
+            ApiError::TooManyRuns { queued } => (
+                format!("{queued} runs are already waiting (MAX_QUEUED_RUNS): try again shortly"),
+                json!({ "limit": "MAX_QUEUED_RUNS", "queued": queued }),
+            ),
             ApiError::Internal(_) => ("internal server error".to_string(), Value::Null),
+        }
+    }
+}
+
+impl ApiError {
+    /// Seconds a client should wait before trying again, for the errors that pass.
+    fn retry_after(&self) -> Option<u32> {
+        match self {
+            ApiError::TooManyRuns { .. } => Some(10),
+            ApiError::DatabaseUnavailable(_) => Some(5),
+            _ => None,
         }
     }
 }
@@ -171,7 +190,14 @@ impl IntoResponse for ApiError {
         let body = json!({
             "error": { "code": self.code(), "message": message, "details": details }
         });
-        (status, Json(body)).into_response()
+        let mut response = (status, Json(body)).into_response();
+        // Load and outages pass: say when to come back.
+        if let Some(seconds) = self.retry_after() {
+            response
+                .headers_mut()
+                .insert(header::RETRY_AFTER, HeaderValue::from(seconds));
+        }
+        response
     }
 }
 

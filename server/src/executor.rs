@@ -241,12 +241,17 @@ impl Inner {
             return;
         };
         let id = job.id;
-        match self.retry("start a run", || db::mark_running(&self.pool, id)) {
-            Some(true) => {}
-            // Cancelled while queued, or deleted: nothing to run. (Shutdown: left queued.)
-            Some(false) | None => return,
-        }
         let total = job.settings.iterations;
+        match self.retry("start a run", || db::mark_running(&self.pool, id)) {
+            Some(Ok(true)) => {}
+            // Cancelled while queued, or deleted: nothing to run. (Shutdown: left queued.)
+            Some(Ok(false)) | None => return,
+            Some(Err(e)) => {
+                tracing::error!(run = %id, error = %e, "cannot start a run");
+                self.record_failure(id, &live, total, "the database refused to start the run");
+                return;
+            }
+        }
         let model = match compile(&job.spec) {
             Ok(m) => m,
             Err(diagnostics) => {
@@ -329,10 +334,35 @@ impl Inner {
         match self.retry("store a run's result", || {
             db::finish(&self.pool, id, &finished)
         }) {
-            Some(true) => {}
+            Some(Ok(true)) => {}
             // Deleted while it ran, or shutdown while the database was away (then it runs
             // again at the next start).
-            Some(false) | None => return,
+            Some(Ok(false)) | None => return,
+            Some(Err(e)) => {
+                // The database refused the rows: the run fails, its summary is kept.
+                tracing::error!(run = %id, error = %e, "cannot store a run's iteration rows");
+                let message = format!(
+                    "the iteration rows could not be stored ({}); the summary is kept",
+                    storage_reason(&e)
+                );
+                if self
+                    .retry("record a run whose rows failed", || async {
+                        db::fail_keeping_summary(&self.pool, id, &message, &finished).await
+                    })
+                    .is_some()
+                {
+                    self.metrics
+                        .run_finished("failed", output.summary.iterations, 0.0);
+                    live.publish(RunEvent::Done(Arc::new(DoneEvent {
+                        status: "failed".to_string(),
+                        iterations_done: output.summary.iterations,
+                        iterations_total: total,
+                        elapsed_ms: Some(output.summary.elapsed_ms),
+                        error: Some(message),
+                    })));
+                }
+                return;
+            }
         }
         self.metrics
             .run_finished(status, output.summary.iterations, elapsed.as_secs_f64());
@@ -371,8 +401,10 @@ impl Inner {
     }
 
     /// Runs a database call from this (non-async) thread, retrying with backoff while the
-    /// database is unavailable; `None` if the server shuts down first.
-    fn retry<T, F, Fut>(&self, what: &str, call: F) -> Option<T>
+    /// database is unavailable; `None` if the server shuts down first. An error the database
+    /// will give again ([`db::is_permanent`]) is returned as `Some(Err)` for the caller to
+    /// handle, not retried.
+    fn retry<T, F, Fut>(&self, what: &str, call: F) -> Option<Result<T, sqlx::Error>>
     where
         F: Fn() -> Fut,
         Fut: Future<Output = Result<T, sqlx::Error>>,
@@ -380,7 +412,8 @@ impl Inner {
         let mut wait = Duration::from_millis(100);
         loop {
             match self.runtime.block_on(call()) {
-                Ok(v) => return Some(v),
+                Ok(v) => return Some(Ok(v)),
+                Err(e) if db::is_permanent(&e) => return Some(Err(e)),
                 Err(e) => {
                     tracing::warn!(error = %e, "cannot {what}; retrying in {wait:?}");
                 }
@@ -394,6 +427,20 @@ impl Inner {
             }
             wait = (wait * 2).min(Duration::from_secs(5));
         }
+    }
+}
+
+/// What went wrong storing rows, in words for the run's `error` (no SQL, no internals).
+fn storage_reason(e: &sqlx::Error) -> &'static str {
+    let code = match e {
+        sqlx::Error::Database(db) => db.code().unwrap_or_default().into_owned(),
+        _ => String::new(),
+    };
+    match code.as_str() {
+        "53100" => "the database's disk is full",
+        "57014" => "the database's statement timeout was reached",
+        c if c.starts_with("53") => "the database ran out of resources",
+        _ => "the database refused them",
     }
 }
 

@@ -133,6 +133,11 @@ async fn create(
     JsonBody(request): JsonBody<RunRequest>,
 ) -> Result<Response, ApiError> {
     let run = request.validate(&state)?;
+    // A bound on waiting work: checked before storing, so a refused run leaves nothing behind.
+    let queued = state.executor.queued();
+    if queued >= state.config.max_queued_runs {
+        return Err(ApiError::TooManyRuns { queued });
+    }
     let id = Uuid::new_v4();
     let token = new_owner_token()?;
     let model = serde_json::to_value(&run.spec)

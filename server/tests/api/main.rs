@@ -17,4 +17,5 @@ mod outage;
 mod recovery;
 mod runs;
 mod samples;
+mod storage;
 mod web;

@@ -106,6 +106,15 @@ async fn database_down_is_503_the_server_stays_up_and_recovers() {
     let (status, body) = app.get(&format!("/api/runs/{done}")).await;
     assert_eq!(status, StatusCode::SERVICE_UNAVAILABLE, "{body}");
     assert_error(&body, "database_unavailable", "the database is unavailable");
+    let (_, headers, _) = app
+        .request(
+            axum::http::Method::GET,
+            &format!("/api/runs/{done}"),
+            &[],
+            axum::body::Body::empty(),
+        )
+        .await;
+    assert_eq!(headers["retry-after"], "5");
     let (status, body) = app
         .post("/api/runs", &json!({"model": model(STARTUP)}))
         .await;

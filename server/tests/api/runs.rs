@@ -400,3 +400,50 @@ async fn bad_correlations_and_precision_settings_are_named() {
     let d = &body["error"]["details"][0];
     assert_eq!(d["field"], "settings.precision.outputs[0]", "{body}");
 }
+
+/// Beyond `MAX_QUEUED_RUNS` waiting runs, a new run is refused with `429` and `Retry-After`,
+/// and nothing of it is stored; once the queue drains, runs are taken again.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn runs_beyond_the_queue_bound_get_429_with_retry_after() {
+    let app = TestApp::spawn_with(&[("MAX_CONCURRENT_RUNS", "1"), ("MAX_QUEUED_RUNS", "1")]).await;
+    let slow = wide_model(40);
+    let (first, owner) = app
+        .create_run(&slow, &json!({"iterations": slow_iterations()}))
+        .await;
+    wait_for(std::time::Duration::from_secs(30), || async {
+        let (_, run) = app.get(&format!("/api/runs/{first}")).await;
+        (run["status"] == "running").then_some(())
+    })
+    .await;
+    let (second, _) = app.create_run(&slow, &json!({"iterations": 4096})).await;
+    let body = json!({"model": slow, "settings": {"iterations": 4096}});
+    let (status, headers, bytes) = app
+        .request(
+            Method::POST,
+            "/api/runs",
+            &[("content-type", "application/json")],
+            Body::from(body.to_string()),
+        )
+        .await;
+    assert_eq!(status, StatusCode::TOO_MANY_REQUESTS);
+    assert_eq!(headers["retry-after"], "10");
+    assert_error(&parse(&bytes), "too_many_runs", "MAX_QUEUED_RUNS");
+    let stored: i64 = sqlx::query_scalar("select count(*) from runs")
+        .fetch_one(&app.state.pool)
+        .await
+        .unwrap();
+    assert_eq!(stored, 2, "the refused run left nothing behind");
+
+    let (status, _) = app
+        .json(
+            Method::POST,
+            &format!("/api/runs/{first}/cancel"),
+            &[("authorization", &format!("Bearer {owner}"))],
+            None,
+        )
+        .await;
+    assert_eq!(status, StatusCode::ACCEPTED);
+    app.wait_finished(&second).await;
+    let (third, _) = app.create_run(&slow, &json!({"iterations": 4096})).await;
+    assert_eq!(app.wait_finished(&third).await["status"], "completed");
+}

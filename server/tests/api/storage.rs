@@ -1,0 +1,80 @@
+//! Faults while a finished run's iteration rows are stored: the database refuses them (a full
+//! disk) or does not finish in time (a statement timeout). Both are made real inside
+//! PostgreSQL with a trigger on the rows table. The run is marked failed with an error that
+//! says why, and the summary it computed is kept.
+
+use serde_json::json;
+
+use crate::helpers::*;
+
+/// Runs `sql` on the test's database.
+async fn execute(app: &TestApp, sql: &str) {
+    sqlx::raw_sql(sql).execute(&app.state.pool).await.unwrap();
+}
+
+async fn check_failed_with_summary(app: &TestApp, reason: &str) {
+    let (id, _) = app
+        .create_run(&model(STARTUP), &json!({"iterations": 20000, "seed": 4}))
+        .await;
+    let run = app.wait_finished(&id).await;
+    assert_eq!(run["status"], "failed", "{run}");
+    let error = run["error"].as_str().unwrap();
+    assert_eq!(
+        error,
+        format!("the iteration rows could not be stored ({reason}); the summary is kept")
+    );
+    assert!(
+        !error.contains("run_samples") && !error.contains("COPY"),
+        "{error}"
+    );
+    assert_eq!(run["summary"]["iterations"], 20000, "{run}");
+    assert_eq!(run["summary"]["status"], "completed");
+    assert_eq!(run["sample_rows"], 0);
+
+    // The summary is the one an undisturbed run gives.
+    let cli = cli_summary(
+        &format!("{}/startup.json", examples_dir()),
+        &[
+            "--iterations",
+            "20000",
+            "--seed",
+            "4",
+            "--sample-size",
+            "10000",
+        ],
+    );
+    let cli: serde_json::Value = serde_json::from_str(&cli).unwrap();
+    assert_eq!(run["summary"]["outputs"], cli["outputs"]);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_full_disk_fails_the_run_and_keeps_its_summary() {
+    let app = TestApp::spawn().await;
+    execute(
+        &app,
+        "create function disk_full() returns trigger language plpgsql as $$
+         begin
+           raise exception 'could not extend file: No space left on device'
+             using errcode = 'disk_full';
+         end $$;
+         create trigger disk_full before insert on run_samples
+           for each statement execute function disk_full();",
+    )
+    .await;
+    check_failed_with_summary(&app, "the database's disk is full").await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_statement_timeout_fails_the_run_and_keeps_its_summary() {
+    // The server's own DB_STATEMENT_TIMEOUT, and storing rows that now takes a second.
+    let app = TestApp::spawn_with(&[("DB_STATEMENT_TIMEOUT", "300")]).await;
+    execute(
+        &app,
+        "create function slow_rows() returns trigger language plpgsql as $$
+         begin perform pg_sleep(1); return null; end $$;
+         create trigger slow_rows before insert on run_samples
+           for each statement execute function slow_rows();",
+    )
+    .await;
+    check_failed_with_summary(&app, "the database's statement timeout was reached").await;
+}
