@@ -216,10 +216,12 @@ fn count_non_finite(col: &[f64]) -> usize {
 /// offer every row. Among `n` uniform hashes, the `k`-th smallest is near `k/n · 2^64`; twice
 /// that plus a margin leaves out a row of the true bottom `k` with a probability below
 /// 10^-300 (a Chernoff bound), and even then the sample is the same for every thread count.
+/// Under a precision target the run may stop long before `iterations`, and a bound made for
+/// all of them would leave the sample short: every row is offered.
 fn sample_prefilter(settings: &RunSettings) -> u64 {
     let k = settings.sample_size.max(SENSITIVITY_ROWS) as u64;
     let n = settings.iterations;
-    if k >= n / 4 {
+    if k >= n / 4 || settings.precision.is_some() {
         return u64::MAX;
     }
     let fraction = (2 * k + 1000) as f64 / n as f64;

@@ -539,3 +539,19 @@ fn correlated_latin_hypercube_inputs_keep_their_distributions() {
     );
     assert!((measured(&out, "x", "y") + 0.7).abs() < 0.02);
 }
+
+/// A run that stops early at its precision target still keeps the sample it was asked for.
+#[test]
+fn an_early_stop_keeps_a_full_sample() {
+    let model = compiled(NOISY);
+    let mut s = settings(
+        1_000_000,
+        Sampling::Random,
+        Some(precision(Some(0.01), None, &["total"])),
+    );
+    s.sample_size = 10_000;
+    let out = run(&model, &s, 2, &Unobserved);
+    assert_eq!(out.summary.status, Status::Converged);
+    assert!(out.summary.iterations >= 16_384 && out.summary.iterations < 100_000);
+    assert_eq!(out.samples.rows.len(), 10_000);
+}

@@ -8,15 +8,17 @@ use scenarioforge_core::stats::moments::Moments;
 use scenarioforge_core::stats::sketch::Sketch;
 
 fn queries(s: &Sketch) -> Vec<u64> {
+    // A few queries: each scans the buckets, and a bucket-by-bucket equality of two sketches
+    // shows in these as surely as in all of them.
     let mut out = vec![s.count()];
-    for q in [0.0, 0.01, 0.05, 0.25, 0.5, 0.75, 0.95, 0.99, 1.0] {
+    for q in [0.0, 0.05, 0.5, 0.99, 1.0] {
         out.push(s.quantile(q).map_or(u64::MAX, f64::to_bits));
     }
     out.push(s.tail_mean_low(0.05).to_bits());
     out.push(s.tail_mean_high(0.05).to_bits());
     let (lo, hi) = (s.quantile(0.005), s.quantile(0.995));
     if let (Some(lo), Some(hi)) = (lo, hi) {
-        let h = s.histogram(lo, hi, 50);
+        let h = s.histogram(lo, hi, 10);
         out.extend(h.counts);
         out.push(h.below);
         out.push(h.above);
