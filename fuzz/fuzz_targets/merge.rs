@@ -1,5 +1,5 @@
 //! The summary's merges: any doubles, split anywhere, summarised in parts and merged in either
-//! order must equal the summary of the whole (sketches exactly; moments to rounding), and no
+//! order must equal the summary of the whole (sketches exactly; moment counts exactly), and no
 //! query may panic.
 #![no_main]
 
@@ -8,8 +8,6 @@ use scenarioforge_core::stats::moments::Moments;
 use scenarioforge_core::stats::sketch::Sketch;
 
 fn queries(s: &Sketch) -> Vec<u64> {
-    // A few queries: each scans the buckets, and a bucket-by-bucket equality of two sketches
-    // shows in these as surely as in all of them.
     let mut out = vec![s.count()];
     for q in [0.0, 0.05, 0.5, 0.99, 1.0] {
         out.push(s.quantile(q).map_or(u64::MAX, f64::to_bits));
@@ -46,9 +44,10 @@ fuzz_target!(|data: &[u8]| {
     ab.merge(&right);
     let mut ba = right.clone();
     ba.merge(&left);
-    let expected = queries(&whole);
-    assert_eq!(queries(&ab), expected);
-    assert_eq!(queries(&ba), expected);
+    // Equal state (the sketch compares its canonical buckets, count and extremes), so equal
+    // answers to every query; the queries themselves run once, on the whole, for panics.
+    assert!(ab == whole && ba == whole);
+    let _ = queries(&whole);
 
     let finite: Vec<f64> = values.iter().copied().filter(|v| v.is_finite()).collect();
     let (fa, fb) = finite.split_at(cut.min(finite.len()));
