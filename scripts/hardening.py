@@ -275,7 +275,8 @@ def cli_summary(settings):
 async def sigkill_phase(server, db_url):
     print("\nsigkill: 12 runs in flight, the server killed with SIGKILL and started again")
     conn = Conn(server.port)
-    settings = [{"iterations": 600_000 + 4096 * i, "seed": i} for i in range(12)]
+    # Runs of a few seconds each, so that some are running and most are queued at the kill.
+    settings = [{"iterations": 5_000_000 + 4096 * i, "seed": i} for i in range(12)]
     ids = []
     for s in settings:
         status, _, body = await conn.request("POST", "/api/runs", {"model": STARTUP, "settings": s})
@@ -288,6 +289,7 @@ async def sigkill_phase(server, db_url):
         st = json.loads(body)["status"] if status == 200 else "?"
         states[st] = states.get(st, 0) + 1
     print(f"  at the kill: {states}")
+    check(states.get("running", 0) > 0, "runs were executing when the server was killed")
     server.kill()
     server.start()
     runs, pending = await wait_terminal(server.port, ids, 300)
