@@ -7,6 +7,7 @@ Started by scripts/hardening.sh, which builds the server and starts a PostgreSQL
   load      LOAD_S seconds of CLIENTS concurrent clients submitting small runs and reading
             their results, with HEALTH_RPS /health requests a second: no 5xx but 503 with
             Retry-After, every run terminal, peak RSS, /health p50/p99.
+  bigruns   four concurrent 10M-iteration runs of wide50: the server's peak RSS.
   sigkill   runs in flight, the server killed with SIGKILL and started again: every run
             completes once with the summary the command line gives.
   outage    PostgreSQL stopped for OUTAGE_S seconds under load: 503 with Retry-After,
@@ -347,15 +348,49 @@ async def outage_phase(server, stop_pg, start_pg):
     check(not pending, f"every run submitted reached a terminal status ({len(pending)} did not)")
 
 
+async def bigruns_phase(base_env, port):
+    """Four concurrent 10M-iteration runs of wide50 on a server of their own (MAX_CONCURRENT_RUNS=4)."""
+    print("\nbigruns: four concurrent 10,000,000-iteration runs of wide50")
+    server = Server(port, dict(base_env, MAX_CONCURRENT_RUNS="4"))
+    server.start()
+    try:
+        wide50 = json.load(open(os.path.join(ROOT, "..", "shared", "bench", "wide50.json")))
+        conn = Conn(port)
+        ids = []
+        t0 = time.time()
+        for seed in range(4):
+            status, _, body = await conn.request(
+                "POST", "/api/runs", {"model": wide50, "settings": {"iterations": 10_000_000, "seed": seed}})
+            ids.append(json.loads(body)["id"])
+        conn.close()
+        rss = []
+        waiter = asyncio.create_task(wait_terminal(port, ids, 600))
+        while not waiter.done():
+            rss.append(server.rss_mb())
+            await asyncio.sleep(0.25)
+        runs, pending = waiter.result()
+        idle = server.rss_mb()
+        print(f"  {len(runs)} runs {sorted({r['status'] for r in runs.values()})} in {time.time() - t0:.0f} s; "
+              f"server peak RSS {server.peak_rss_mb():.0f} MB (sampled max {max(rss):.0f} MB, after {idle:.0f} MB)")
+        check(not pending and all(r["status"] == "completed" for r in runs.values()), "all four completed")
+        check(server.peak_rss_mb() < 256, f"peak RSS bounded: {server.peak_rss_mb():.0f} MB < 256 MB")
+    finally:
+        server.kill(signal.SIGTERM)
+
+
 async def main():
     port = int(os.environ["PORT"])
     env = dict(os.environ, BIND_ADDR=f"127.0.0.1:{port}", RUST_LOG="warn", WEB_DIR=os.path.join(ROOT, "dist"))
     server = Server(port, env)
     server.start()
     try:
-        phases = sys.argv[1:] or ["load", "sigkill", "outage"]
+        phases = sys.argv[1:] or ["load", "bigruns", "sigkill", "outage"]
         if "load" in phases:
             await load_phase(server)
+        if "bigruns" in phases:
+            server.kill(signal.SIGTERM)
+            await bigruns_phase(env, port)
+            server.start()
         if "sigkill" in phases:
             await sigkill_phase(server, os.environ["DATABASE_URL"])
         if "outage" in phases:

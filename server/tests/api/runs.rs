@@ -447,3 +447,41 @@ async fn runs_beyond_the_queue_bound_get_429_with_retry_after() {
     let (third, _) = app.create_run(&slow, &json!({"iterations": 4096})).await;
     assert_eq!(app.wait_finished(&third).await["status"], "completed");
 }
+
+/// Run ids cannot be enumerated: they are random (UUID version 4, 122 random bits), and no
+/// endpoint lists runs; a made-up id is a plain 404.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn runs_cannot_be_listed_or_guessed() {
+    let app = TestApp::spawn().await;
+    let (a, _) = app
+        .create_run(&model(STARTUP), &json!({"iterations": 4096}))
+        .await;
+    let (b, _) = app
+        .create_run(&model(STARTUP), &json!({"iterations": 4096}))
+        .await;
+    for id in [&a, &b] {
+        let uuid = uuid::Uuid::parse_str(id).unwrap();
+        assert_eq!(uuid.get_version_num(), 4, "{id}");
+    }
+    assert_ne!(a[..8], b[..8]);
+    for path in [
+        "/api/runs",
+        "/api/runs?limit=10",
+        "/api/runs/",
+        "/api/models",
+    ] {
+        let (status, body) = app.get(path).await;
+        assert!(
+            matches!(
+                status,
+                StatusCode::METHOD_NOT_ALLOWED | StatusCode::NOT_FOUND
+            ),
+            "{path}: {status} {body}"
+        );
+        assert!(!body.to_string().contains(&a), "{path} leaks a run id");
+    }
+    let (status, body) = app
+        .get("/api/runs/00000000-0000-4000-8000-000000000000")
+        .await;
+    assert_eq!(status, StatusCode::NOT_FOUND, "{body}");
+}
