@@ -152,7 +152,7 @@ impl Stepper {
             let (n, moments) = self
                 .worker
                 .chunk(&self.model, &self.settings, chunk, threshold);
-            let ordered = self.worker.ordered_part(&self.model, &self.merge);
+            let ordered = self.worker.ordered_part(&self.model, &self.settings);
             if ordered.is_none() {
                 self.worker.offer_candidates(&mut self.sample);
             }
@@ -526,8 +526,8 @@ impl Worker {
 
     /// Under a precision target, what the last chunk added to the worker's accumulator and
     /// its sample candidates, taken out to be merged in chunk order; `None` otherwise.
-    fn ordered_part(&mut self, model: &Model, merge: &Merge) -> Option<Ordered> {
-        merge.target.as_ref()?;
+    fn ordered_part(&mut self, model: &Model, settings: &RunSettings) -> Option<Ordered> {
+        settings.precision.as_ref()?;
         Some(Ordered {
             acc: std::mem::replace(&mut self.acc, Accumulator::new(model)),
             candidates: std::mem::take(&mut self.candidates),
@@ -575,12 +575,7 @@ impl Shared<'_> {
             }
             let threshold = self.sample_threshold.load(Ordering::Relaxed);
             let (n, moments) = worker.chunk(self.model, self.settings, chunk, threshold);
-            let ordered = if self.settings.precision.is_some() {
-                let merge = self.merge.lock().unwrap_or_else(|e| e.into_inner());
-                worker.ordered_part(self.model, &merge)
-            } else {
-                None
-            };
+            let ordered = worker.ordered_part(self.model, self.settings);
             if ordered.is_none() && !worker.candidates.is_empty() {
                 let mut sample = self.sample.lock().unwrap_or_else(|e| e.into_inner());
                 worker.offer_candidates(&mut sample);

@@ -144,6 +144,20 @@ impl TestApp {
         )
     }
 
+    /// The stored summary of run `id` exactly as `GET /api/runs/{id}` sends its bytes.
+    pub async fn raw_summary(&self, id: &str) -> String {
+        let (_, _, bytes) = self
+            .request(Method::GET, &format!("/api/runs/{id}"), &[], Body::empty())
+            .await;
+        #[derive(serde::Deserialize)]
+        struct Raw<'a> {
+            #[serde(borrow)]
+            summary: &'a serde_json::value::RawValue,
+        }
+        let raw: Raw = serde_json::from_slice(&bytes).expect("a run with a summary");
+        raw.summary.get().to_string()
+    }
+
     /// Polls the run until it has finished; returns it.
     pub async fn wait_finished(&self, id: &str) -> Value {
         wait_for(Duration::from_secs(120), || async {

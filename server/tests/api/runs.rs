@@ -76,22 +76,10 @@ async fn the_stored_summary_is_the_command_lines_byte_for_byte() {
             .await;
         app.wait_finished(&id).await;
         // The summary as the API returns it, its bytes untouched.
-        let (_, _, bytes) = app
-            .request(Method::GET, &format!("/api/runs/{id}"), &[], Body::empty())
-            .await;
-        #[derive(serde::Deserialize)]
-        struct Raw<'a> {
-            #[serde(borrow)]
-            summary: &'a serde_json::value::RawValue,
-        }
-        let raw: Raw = serde_json::from_slice(&bytes).unwrap();
+        let summary = app.raw_summary(&id).await;
         let path = format!("{}/{name}.json", examples_dir());
         let cli = cli_summary(&path, &["--iterations", "30000", "--seed", "99"]);
-        assert_eq!(
-            without_elapsed(raw.summary.get()),
-            without_elapsed(&cli),
-            "{name}"
-        );
+        assert_eq!(without_elapsed(&summary), without_elapsed(&cli), "{name}");
     }
 }
 
@@ -353,15 +341,7 @@ async fn a_run_with_a_precision_target_converges_and_is_stored() {
     assert_eq!(status, StatusCode::OK, "{page}");
     assert_eq!(page["rows"].as_array().unwrap().len(), 5);
 
-    let (_, _, bytes) = app
-        .request(Method::GET, &format!("/api/runs/{id}"), &[], Body::empty())
-        .await;
-    #[derive(serde::Deserialize)]
-    struct Raw<'a> {
-        #[serde(borrow)]
-        summary: &'a serde_json::value::RawValue,
-    }
-    let raw: Raw = serde_json::from_slice(&bytes).unwrap();
+    let summary = app.raw_summary(&id).await;
     let path = format!("{}/retail_pricing.json", examples_dir());
     let cli = cli_summary(
         &path,
@@ -374,7 +354,7 @@ async fn a_run_with_a_precision_target_converges_and_is_stored() {
             "0.01",
         ],
     );
-    assert_eq!(without_elapsed(raw.summary.get()), without_elapsed(&cli));
+    assert_eq!(without_elapsed(&summary), without_elapsed(&cli));
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
