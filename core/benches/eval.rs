@@ -6,8 +6,11 @@
 use std::hint::black_box;
 
 use criterion::{Criterion, Throughput, criterion_group, criterion_main};
+use scenarioforge_core::dist::{Dist, DistKind};
 use scenarioforge_core::eval::{CHUNK_SIZE, Columns};
 use scenarioforge_core::model::Sampling;
+use scenarioforge_core::rng::Stream;
+use scenarioforge_core::stats::{Moments, Sketch};
 use scenarioforge_core::{ModelSpec, RunSettings, Settings, Unobserved, compile, run};
 
 const MODELS: [(&str, &str); 2] = [
@@ -37,6 +40,63 @@ fn chunk(c: &mut Criterion) {
     group.finish();
 }
 
+/// One chunk of draws from each distribution of the benchmark models: ns per draw.
+fn draws(c: &mut Criterion) {
+    let mut group = c.benchmark_group("draw");
+    group.throughput(Throughput::Elements(CHUNK_SIZE as u64));
+    let cases: [(&str, DistKind, &[f64]); 6] = [
+        ("normal(10, 2)", DistKind::Normal, &[10.0, 2.0]),
+        ("lognormal(2, 0.3)", DistKind::LogNormal, &[2.0, 0.3]),
+        ("uniform(1, 3)", DistKind::Uniform, &[1.0, 3.0]),
+        (
+            "triangular(0, 5, 10)",
+            DistKind::Triangular,
+            &[0.0, 5.0, 10.0],
+        ),
+        ("beta(2, 5)", DistKind::Beta, &[2.0, 5.0]),
+        ("beta(10, 30)", DistKind::Beta, &[10.0, 30.0]),
+    ];
+    let mut out = vec![0.0; CHUNK_SIZE];
+    for (name, kind, params) in cases {
+        let dist = Dist::new(kind, params).unwrap();
+        let mut k = 0;
+        group.bench_function(name, |b| {
+            b.iter(|| {
+                k += 1;
+                dist.fill(&mut Stream::new(42, 0, black_box(k)), &mut out);
+            });
+        });
+        if let Some(table) = dist.inverse_table() {
+            group.bench_function(format!("{name} by table"), |b| {
+                b.iter(|| {
+                    k += 1;
+                    dist.fill_from(&table, &mut Stream::new(42, 0, black_box(k)), &mut out);
+                });
+            });
+        }
+    }
+    group.finish();
+}
+
+/// What the run does with each output column of a chunk: moments and the quantile sketch,
+/// in ns per value, on a chunk of lognormal values (the shape of a typical money output).
+fn summarise(c: &mut Criterion) {
+    let mut group = c.benchmark_group("summarise");
+    group.throughput(Throughput::Elements(CHUNK_SIZE as u64));
+    let mut values = vec![0.0; CHUNK_SIZE];
+    Dist::new(DistKind::LogNormal, &[10.0, 0.5])
+        .unwrap()
+        .fill(&mut Stream::new(42, 0, 0), &mut values);
+    group.bench_function("moments", |b| {
+        b.iter(|| Moments::from_slice(black_box(&values)));
+    });
+    let mut sketch = Sketch::new();
+    group.bench_function("sketch", |b| {
+        b.iter(|| sketch.insert_slice(black_box(&values)));
+    });
+    group.finish();
+}
+
 fn whole_run(c: &mut Criterion) {
     let mut group = c.benchmark_group("run_100k_1_thread");
     group.sample_size(10);
@@ -53,5 +113,5 @@ fn whole_run(c: &mut Criterion) {
     group.finish();
 }
 
-criterion_group!(benches, chunk, whole_run);
+criterion_group!(benches, draws, summarise, chunk, whole_run);
 criterion_main!(benches);

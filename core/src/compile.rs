@@ -8,8 +8,8 @@ use crate::correlate;
 use crate::diag::{Diagnostic, DiagnosticKind, Span, closest};
 use crate::dist::{Dist, DistKind};
 use crate::eval::{
-    Draw, Family, Fold, Func1, Func2, Inner, Instr, Op, Operand, Program, apply_clamp, apply_fold,
-    apply_if, apply1, apply2,
+    Draw, Family, FixedDraw, Fold, Func1, Func2, Inner, Instr, Op, Operand, Program, apply_clamp,
+    apply_fold, apply_if, apply1, apply2,
 };
 use crate::expr::{BinOp, Expr, ExprKind, UnOp, parse};
 use crate::model::ModelSpec;
@@ -739,7 +739,7 @@ impl Compiler {
                     }
                 });
                 match built {
-                    Ok(dist) => Draw::Fixed(dist),
+                    Ok(dist) => Draw::Fixed(FixedDraw::new(dist)),
                     Err(e) => {
                         let all_args: Vec<&Expr> = args
                             .iter()

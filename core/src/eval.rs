@@ -4,8 +4,10 @@
 //! constants and writes one column, looping over the whole chunk ("push ifs up and fors
 //! down"): the operator is matched once per chunk, never once per value.
 
+use std::sync::OnceLock;
+
 use crate::correlate::Correlation;
-use crate::dist::{Dist, DistKind};
+use crate::dist::{Dist, DistKind, InverseTable};
 use crate::fastmath;
 use crate::model::Sampling;
 use crate::rng::Stream;
@@ -63,12 +65,42 @@ pub enum Func2 {
 #[derive(Clone, Debug)]
 pub enum Draw {
     /// Constant parameters: built and validated once at compile time.
-    Fixed(Dist),
+    Fixed(FixedDraw),
     /// Parameters that vary by iteration; a draw whose parameters are invalid is NaN.
     Varying {
         family: Family,
         params: Vec<Operand>,
     },
+}
+
+/// A distribution with constant parameters, and its table for fast inversion
+/// ([`Dist::inverse_table`]), built when a run first draws from it rather than at compile
+/// time, so that checking a model never pays for it.
+#[derive(Clone, Debug)]
+pub struct FixedDraw {
+    dist: Dist,
+    table: OnceLock<Option<InverseTable>>,
+}
+
+impl FixedDraw {
+    pub fn new(dist: Dist) -> FixedDraw {
+        FixedDraw {
+            dist,
+            table: OnceLock::new(),
+        }
+    }
+
+    pub fn dist(&self) -> &Dist {
+        &self.dist
+    }
+
+    /// Random draws: through the table where the distribution has one.
+    fn fill(&self, rng: &mut Stream, out: &mut [f64]) {
+        match self.table.get_or_init(|| self.dist.inverse_table()) {
+            Some(table) => self.dist.fill_from(table, rng, out),
+            None => self.dist.fill(rng, out),
+        }
+    }
 }
 
 /// A distribution family whose parameters are known only per iteration.
@@ -424,8 +456,8 @@ fn exec(op: &Op, cols: &[Vec<f64>], out: &mut [f64], seed: u64, chunk: u64, samp
                 stratified(&mut rng, out);
             }
             match draw {
-                Draw::Fixed(dist) if latin => dist.quantile_each(out),
-                Draw::Fixed(dist) => dist.fill(&mut rng, out),
+                Draw::Fixed(fixed) if latin => fixed.dist().quantile_each(out),
+                Draw::Fixed(fixed) => fixed.fill(&mut rng, out),
                 Draw::Varying { family, params } => {
                     let params: Vec<Arg> = params.iter().map(|&a| arg(cols, a, n)).collect();
                     let mut p = vec![0.0; params.len()];

@@ -56,7 +56,32 @@ impl Stream {
     /// A uniform draw from [0, 1) with 53 random bits.
     #[inline]
     pub fn next_f64(&mut self) -> f64 {
-        (self.next_u64() >> 11) as f64 * (1.0 / (1u64 << 53) as f64)
+        unit(self.next_u64())
+    }
+
+    /// Fills `out` with uniform draws from [0, 1): the same values as `next_f64` one at a
+    /// time, twice as fast.
+    ///
+    /// Left to itself, LLVM vectorises this loop for x86-64's baseline SSE2, which has no
+    /// 64-bit multiply: emulated, the two multiplies of `mix` cost twice as much as scalar
+    /// code (2.3 against 1.1 ns per value, measured here). Four values per step with the state
+    /// passed through `black_box` keep the code scalar while the four run in parallel.
+    pub fn fill_unit(&mut self, out: &mut [f64]) {
+        let mut quads = out.chunks_exact_mut(4);
+        for quad in &mut quads {
+            let s0 = self.state.wrapping_add(GAMMA);
+            let s1 = s0.wrapping_add(GAMMA);
+            let s2 = s1.wrapping_add(GAMMA);
+            let s3 = s2.wrapping_add(GAMMA);
+            self.state = std::hint::black_box(s3);
+            quad[0] = unit(mix(s0));
+            quad[1] = unit(mix(s1));
+            quad[2] = unit(mix(s2));
+            quad[3] = unit(mix(s3));
+        }
+        for x in quads.into_remainder() {
+            *x = self.next_f64();
+        }
     }
 
     /// A uniform draw from the open interval (0, 1): never 0, so `ln(u)` is finite.
@@ -64,6 +89,12 @@ impl Stream {
     pub fn next_open01(&mut self) -> f64 {
         ((self.next_u64() >> 12) as f64 + 0.5) * (1.0 / (1u64 << 52) as f64)
     }
+}
+
+/// The top 53 bits as a uniform in [0, 1).
+#[inline(always)]
+fn unit(bits: u64) -> f64 {
+    (bits >> 11) as f64 * (1.0 / (1u64 << 53) as f64)
 }
 
 /// A 64-bit hash of `(seed, iteration)`, used to pick the iteration sample the same way
@@ -93,6 +124,20 @@ mod tests {
                 16_408_922_859_458_223_821
             ]
         );
+    }
+
+    #[test]
+    fn a_filled_batch_is_the_values_one_at_a_time() {
+        for n in [0, 1, 3, 4, 5, 4096, 4099] {
+            let mut one = Stream::new(3, 1, 4);
+            let mut batch = one.clone();
+            let mut out = vec![0.0; n];
+            batch.fill_unit(&mut out);
+            for (i, x) in out.iter().enumerate() {
+                assert_eq!(x.to_bits(), one.next_f64().to_bits(), "value {i} of {n}");
+            }
+            assert_eq!(batch.next_u64(), one.next_u64(), "state after {n}");
+        }
     }
 
     #[test]
