@@ -52,17 +52,21 @@ impl Triangular {
             }
             return;
         }
-        let fc = self.fc;
+        let (fc, gc) = (self.fc, 1.0 - self.fc);
         for p in ps.iter_mut() {
+            // Only selects of plain values, which LLVM keeps as selects: when a select
+            // chose between two results of `sqrt`, it made a branch of it instead.
             let below = *p < fc;
-            let r = f64::sqrt(if below {
-                *p * fc
+            let t = if below { *p * fc } else { (1.0 - *p) * gc };
+            let (from, step) = if below { (lo, width) } else { (hi, -width) };
+            let x = from + step * f64::sqrt(t);
+            *p = if x < lo {
+                lo
+            } else if x > hi {
+                hi
             } else {
-                (1.0 - *p) * (1.0 - fc)
-            });
-            let up = (lo + width * r).min(hi);
-            let down = (hi - width * r).max(lo);
-            *p = if below { up } else { down };
+                x
+            };
         }
     }
 
