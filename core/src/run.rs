@@ -500,8 +500,9 @@ impl Worker {
                     .extend(col.iter().copied().filter(|v| v.is_finite()));
                 col = &self.finite;
             }
-            moments.push(Moments::from_slice(col));
-            self.acc.sketches[o].insert_slice(col);
+            let m = Moments::from_slice(col);
+            self.acc.sketches[o].insert_slice_with_extremes(col, m.min(), m.max());
+            moments.push(m);
             for (count, &t) in self.acc.below[o]
                 .iter_mut()
                 .zip(&model.nodes[node].thresholds)

@@ -326,16 +326,26 @@ impl Sketch {
     }
 
     /// Adds every finite value of `xs`; NaN and infinities are skipped and not counted.
-    ///
-    /// Two passes over batches: the first computes every bucket key and the extremes with no
-    /// branch (it vectorises), the second only increments counts. In one fused loop the
-    /// increment's address came out of a long chain of arithmetic, and the processor, unable
-    /// to tell whether a load of the next count aliased the last store, ran at a third of the
-    /// speed. A batch holding a zero, subnormal or non-finite value takes the one-value path.
     pub fn insert_slice(&mut self, xs: &[f64]) {
+        self.insert_batches(xs, None);
+    }
+
+    /// [`Sketch::insert_slice`] for values whose smallest and largest the caller has found
+    /// already ([`crate::stats::Moments::from_slice`] does): the same result, without a pass
+    /// to find them again. `min` and `max` must be those of `xs`.
+    pub fn insert_slice_with_extremes(&mut self, xs: &[f64], min: f64, max: f64) {
+        self.insert_batches(xs, Some((min, max)));
+    }
+
+    /// Two passes over batches: the first computes every bucket key with no branch (it
+    /// vectorises), the second only increments counts. In one fused loop the increment's
+    /// address came out of a long chain of arithmetic, and the processor, unable to tell
+    /// whether a load of the next count aliased the last store, ran at a third of the speed.
+    /// A batch holding a zero, subnormal or non-finite value takes the one-value path.
+    fn insert_batches(&mut self, xs: &[f64], mut known: Option<(f64, f64)>) {
         const BATCH: usize = 256;
         let mut keys = [0u32; BATCH];
-        for batch in xs.chunks(BATCH) {
+        for (b, batch) in xs.chunks(BATCH).enumerate() {
             let keys = &mut keys[..batch.len()];
             let mut special = false;
             for (key, &x) in keys.iter_mut().zip(batch) {
@@ -348,12 +358,17 @@ impl Sketch {
                 *key = ((bits >> 63) as u32) << 31 | bucket_index(bits, biased) as u32;
             }
             if special {
+                // Known extremes may be a -0.0 or a subnormal, which count as +0.0 here:
+                // the batches before this one give theirs instead.
+                if known.take().is_some() {
+                    self.include(extremes(&xs[..b * BATCH]));
+                }
                 batch.iter().for_each(|&x| self.insert_one(x));
                 continue;
             }
-            let (min, max) = extremes(batch);
-            self.min = if min < self.min { min } else { self.min };
-            self.max = if max > self.max { max } else { self.max };
+            if known.is_none() {
+                self.include(extremes(batch));
+            }
             self.count += batch.len() as u64;
             for &key in keys.iter() {
                 // Indexing by the sign bit rather than branching on it: outputs whose sign
@@ -361,6 +376,15 @@ impl Sketch {
                 self.stores[(key >> 31) as usize].add((key & 0x7fff_ffff) as i32, 1);
             }
         }
+        if let Some(extremes) = known {
+            self.include(extremes);
+        }
+    }
+
+    /// Widens the extremes to take in `(min, max)`.
+    fn include(&mut self, (min, max): (f64, f64)) {
+        self.min = if min < self.min { min } else { self.min };
+        self.max = if max > self.max { max } else { self.max };
     }
 
     /// Adds one value; NaN and infinities are skipped and not counted.
@@ -565,6 +589,30 @@ impl Sketch {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn known_extremes_give_the_same_sketch() {
+        let mut rng = Stream::new(4, 0, 0);
+        let plain: Vec<f64> = (0..1000).map(|_| rng.next_f64() * 10.0 - 3.0).collect();
+        let mut cases = vec![plain.clone(), Vec::new()];
+        // Zeros and a subnormal in the first, a middle and the last batch of 256.
+        for at in [0, 300, 999] {
+            for odd in [-0.0, 0.0, -1e-310] {
+                let mut values = plain.clone();
+                values[at] = odd;
+                cases.push(values);
+            }
+        }
+        cases.push(vec![-0.0, -0.0]);
+        for values in cases {
+            let m = crate::stats::Moments::from_slice(&values);
+            let mut known = Sketch::new();
+            known.insert_slice_with_extremes(&values, m.min(), m.max());
+            let mut found = Sketch::new();
+            found.insert_slice(&values);
+            assert!(known == found, "{:?}", &values[..3]);
+        }
+    }
 
     #[test]
     fn floor_small_is_floor() {
