@@ -11,7 +11,7 @@ use crate::model::{MIN_PRECISION_ITERATIONS, Precision, RunSettings};
 use crate::rng::iteration_hash;
 use crate::sample::BottomK;
 use crate::stats::moments::Moments;
-use crate::stats::sensitivity::{self, Ranked};
+use crate::stats::sensitivity::{self, Centred, Ranked};
 use crate::stats::sketch::Sketch;
 use crate::summary::{
     CorrelationReport, Driver, Named, OutputStats, OutputSummary, Percentiles, Status, Summary,
@@ -812,16 +812,16 @@ fn sensitivity(model: &Model, rows: &[(u64, &[f64])], threads: usize) -> Named<V
     });
     let lists = par_map(&model.outputs, threads, |&output| {
         let y = column(output);
-        let ranked_y = all_finite(&y).then(|| Ranked::new(&y));
+        let ranked_y = all_finite(&y).then(|| (Ranked::new(&y), Centred::new(&y)));
         let mut drivers: Vec<Driver> = inputs
             .iter()
             .zip(&ranked_inputs)
             .filter(|((input, _), _)| *input != output)
             .map(|((input, x), rx)| {
                 let (rho, share) = match (rx, &ranked_y) {
-                    (Some(rx), Some(ry)) => (
+                    (Some(rx), Some((ry, cy))) => (
                         sensitivity::spearman_ranked(rx, ry),
-                        sensitivity::first_order_share_ranked(rx, &y),
+                        sensitivity::first_order_share_ranked(rx, cy),
                     ),
                     _ => {
                         let (x, y): (Vec<f64>, Vec<f64>) = x

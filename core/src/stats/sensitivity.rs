@@ -10,8 +10,11 @@
 /// `inputs + outputs`.
 #[derive(Clone, Debug)]
 pub struct Ranked {
-    /// 1-based ranks, tied values sharing the average of their ranks.
-    ranks: Vec<f64>,
+    /// 1-based ranks (tied values sharing the average of their ranks) minus their mean
+    /// `(n + 1) / 2`: multiples of 1/2, so that sums of their products are exact.
+    centred: Vec<f64>,
+    /// The sum of squares of `centred`, exact.
+    sum_squares: f64,
     /// `bins[i]`: which of the `floor(sqrt(n))` equal-count bins of the sorted order sample
     /// `i` falls in (ties by index), bin `b` holding sorted positions `b·n/B .. (b+1)·n/B`.
     bins: Vec<u16>,
@@ -19,20 +22,21 @@ pub struct Ranked {
 
 impl Ranked {
     pub fn new(values: &[f64]) -> Ranked {
+        let n = values.len();
         let sorted = sorted_order(values);
-        let mut ranks = vec![0.0; values.len()];
+        let mean = (n + 1) as f64 / 2.0;
+        let mut centred = vec![0.0; n];
         let mut start = 0;
-        while start < sorted.len() {
+        while start < n {
             let key = sorted[start].0;
             let end = start + sorted[start..].iter().take_while(|p| p.0 == key).count();
             // Ranks start + 1 ..= end average to (start + 1 + end) / 2.
             let rank = (start + 1 + end) as f64 / 2.0;
             for &(_, i) in &sorted[start..end] {
-                ranks[i as usize] = rank;
+                centred[i as usize] = rank - mean;
             }
             start = end;
         }
-        let n = values.len();
         let count = bin_count(n);
         let mut bins = vec![0; n];
         for b in 0..count {
@@ -41,16 +45,40 @@ impl Ranked {
                 bins[i as usize] = b as u16;
             }
         }
-        Ranked { ranks, bins }
+        Ranked {
+            sum_squares: exact_dot(&centred, &centred),
+            centred,
+            bins,
+        }
     }
 
     pub fn len(&self) -> usize {
-        self.ranks.len()
+        self.centred.len()
     }
 
     pub fn is_empty(&self) -> bool {
-        self.ranks.is_empty()
+        self.centred.is_empty()
     }
+}
+
+/// The sum of `a[i]·b[i]` for values whose products and partial sums are all exact (centred
+/// ranks: multiples of 1/4 below 2^51 for n up to about 10^5), so that the order of the sum
+/// cannot change bits and four lanes can break the chain of additions.
+fn exact_dot(a: &[f64], b: &[f64]) -> f64 {
+    let mut lanes = [0.0; 4];
+    let (a4, b4) = (a.chunks_exact(4), b.chunks_exact(4));
+    let tail: f64 = a4
+        .remainder()
+        .iter()
+        .zip(b4.remainder())
+        .map(|(x, y)| x * y)
+        .sum();
+    for (x, y) in a4.zip(b4) {
+        for lane in 0..4 {
+            lanes[lane] += x[lane] * y[lane];
+        }
+    }
+    (lanes[0] + lanes[1]) + (lanes[2] + lanes[3]) + tail
 }
 
 /// Spearman rank correlation of `x` and `y` (average ranks for ties), in [-1, 1]; `0.0`
@@ -61,25 +89,14 @@ pub fn spearman(x: &[f64], y: &[f64]) -> f64 {
     spearman_ranked(&Ranked::new(&x[..n]), &Ranked::new(&y[..n]))
 }
 
-/// [`spearman`] of two columns ranked already (of the same length).
+/// [`spearman`] of two columns ranked already, which must be of the same length.
 pub fn spearman_ranked(x: &Ranked, y: &Ranked) -> f64 {
-    let n = x.len().min(y.len());
-    if n < 2 {
+    assert_eq!(x.len(), y.len(), "ranked columns pair with columns as long");
+    let (sxx, syy) = (x.sum_squares, y.sum_squares);
+    if x.len() < 2 || sxx == 0.0 || syy == 0.0 {
         return 0.0;
     }
-    // Ranks and their mean are multiples of 1/2, so every product below is a multiple of 1/4
-    // and the sums are exact for n up to about 10^5: the summation order cannot change bits.
-    let mean = (n + 1) as f64 / 2.0;
-    let (mut sxy, mut sxx, mut syy) = (0.0, 0.0, 0.0);
-    for (a, b) in x.ranks[..n].iter().zip(&y.ranks[..n]) {
-        let (dx, dy) = (a - mean, b - mean);
-        sxy += dx * dy;
-        sxx += dx * dx;
-        syy += dy * dy;
-    }
-    if sxx == 0.0 || syy == 0.0 {
-        return 0.0;
-    }
+    let sxy = exact_dot(&x.centred, &y.centred);
     // `sqrt(s * s) == s` exactly in IEEE arithmetic, so a monotone relation gives exactly ±1.
     (sxy / (sxx * syy).sqrt()).clamp(-1.0, 1.0)
 }
@@ -101,42 +118,58 @@ pub fn spearman_ranked(x: &Ranked, y: &Ranked) -> f64 {
 /// of order `1 / sqrt(n)` for the sample sizes the engine uses (141 bins of 141 at 20,000).
 pub fn first_order_share(x: &[f64], y: &[f64]) -> f64 {
     let n = x.len().min(y.len());
-    first_order_share_ranked(&Ranked::new(&x[..n]), &y[..n])
+    first_order_share_ranked(&Ranked::new(&x[..n]), &Centred::new(&y[..n]))
 }
 
-/// [`first_order_share`] with `x` ranked already; `x` and `y` must be of the same length.
-pub fn first_order_share_ranked(x: &Ranked, y: &[f64]) -> f64 {
+/// An output column ready for first-order shares against many inputs: centred on its
+/// mean, with its total sum of squares, computed once rather than once per input.
+#[derive(Clone, Debug)]
+pub struct Centred {
+    /// `y[i] - mean`.
+    d: Vec<f64>,
+    ss_total: f64,
+    /// Whether the values are not all equal. `lo < hi` is exact, unlike `SS_total > 0`:
+    /// constant y whose mean rounds gives a tiny nonzero SS_total.
+    spread: bool,
+}
+
+impl Centred {
+    pub fn new(y: &[f64]) -> Centred {
+        let (mut lo, mut hi) = (f64::INFINITY, f64::NEG_INFINITY);
+        let mut sum = 0.0;
+        for &v in y {
+            sum += v;
+            lo = if v < lo { v } else { lo };
+            hi = if v > hi { v } else { hi };
+        }
+        let mean = sum / y.len() as f64;
+        let d: Vec<f64> = y.iter().map(|v| v - mean).collect();
+        Centred {
+            ss_total: d.iter().map(|d| d * d).sum(),
+            d,
+            spread: lo < hi,
+        }
+    }
+}
+
+/// [`first_order_share`] with `x` ranked and `y` centred already; they must be of the same
+/// length.
+pub fn first_order_share_ranked(x: &Ranked, y: &Centred) -> f64 {
     assert_eq!(
         x.len(),
-        y.len(),
+        y.d.len(),
         "a ranked column pairs with a column as long"
     );
-    let n = y.len();
+    let n = y.d.len();
     let bins = bin_count(n);
     // One bin (fewer than four pairs) explains nothing.
-    if bins < 2 || n <= bins {
+    if bins < 2 || n <= bins || !y.spread {
         return 0.0;
     }
-    let (mut lo, mut hi) = (f64::INFINITY, f64::NEG_INFINITY);
-    let mut sum = 0.0;
-    for &v in y {
-        sum += v;
-        lo = if v < lo { v } else { lo };
-        hi = if v > hi { v } else { hi };
-    }
-    // `lo < hi` is exact, unlike `SS_total > 0`: constant y whose mean rounds gives a tiny
-    // nonzero SS_total.
-    if lo >= hi {
-        return 0.0;
-    }
-    let mean = sum / n as f64;
-    let ss_total: f64 = y.iter().map(|v| (v - mean) * (v - mean)).sum();
-
-    // One pass in sample order on values centred on the overall mean: Σd and Σd² per bin.
-    // (Visiting each bin's samples in sorted order reads y at random, twice as slow.)
+    // One pass in sample order: Σd and Σd² per bin. (Visiting each bin's samples in sorted
+    // order reads y at random, twice as slow.)
     let (mut s1, mut s2) = (vec![0.0; bins], vec![0.0; bins]);
-    for (&b, &v) in x.bins.iter().zip(y) {
-        let d = v - mean;
+    for (&b, &d) in x.bins.iter().zip(&y.d) {
         s1[b as usize] += d;
         s2[b as usize] += d * d;
     }
@@ -149,7 +182,7 @@ pub fn first_order_share_ranked(x: &Ranked, y: &[f64]) -> f64 {
         ss_within += (s2 - s1 * m).max(0.0);
     }
     let ms_within = ss_within / (n - bins) as f64;
-    let share = (ss_between - (bins - 1) as f64 * ms_within) / (ss_total + ms_within);
+    let share = (ss_between - (bins - 1) as f64 * ms_within) / (y.ss_total + ms_within);
     if share > 0.0 { share.min(1.0) } else { 0.0 }
 }
 
