@@ -10,6 +10,7 @@ use scenarioforge_core::dist::{Dist, DistKind};
 use scenarioforge_core::eval::{CHUNK_SIZE, Columns};
 use scenarioforge_core::model::Sampling;
 use scenarioforge_core::rng::Stream;
+use scenarioforge_core::stats::sensitivity::Ranked;
 use scenarioforge_core::stats::{Moments, Sketch};
 use scenarioforge_core::{ModelSpec, RunSettings, Settings, Unobserved, compile, run};
 
@@ -93,6 +94,14 @@ fn summarise(c: &mut Criterion) {
     let mut sketch = Sketch::new();
     group.bench_function("sketch", |b| {
         b.iter(|| sketch.insert_slice(black_box(&values)));
+    });
+    let mut column = vec![0.0; 20_000];
+    Dist::new(DistKind::LogNormal, &[10.0, 0.5])
+        .unwrap()
+        .fill(&mut Stream::new(42, 1, 0), &mut column);
+    group.throughput(Throughput::Elements(column.len() as u64));
+    group.bench_function("rank 20k", |b| {
+        b.iter(|| Ranked::new(black_box(&column)));
     });
     group.finish();
 }
