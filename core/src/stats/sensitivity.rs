@@ -229,9 +229,13 @@ fn sorted_order(values: &[f64]) -> Vec<u32> {
     let mut start = 0;
     while start < n {
         let top = packed[start] & !low;
-        let run = packed[start..].iter().take_while(|&&p| p & !low == top).count();
+        let run = packed[start..]
+            .iter()
+            .take_while(|&&p| p & !low == top)
+            .count();
         if run > 1 {
-            packed[start..start + run].sort_unstable_by_key(|&p| (order_key(values[index(p)]), p & low));
+            packed[start..start + run]
+                .sort_unstable_by_key(|&p| (order_key(values[index(p)]), p & low));
         }
         start += run;
     }
