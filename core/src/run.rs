@@ -204,12 +204,24 @@ fn new_sample(model: &Model, settings: &RunSettings) -> BottomK {
     )
 }
 
-/// NaN and infinities in `col`. Counting every value, rather than `all(is_finite)` with its
-/// early exit, lets the loop vectorise: it runs over every node's column of every chunk.
-/// `is_finite` is a float comparison (`|v| < inf`, false for NaN too); a test of the exponent
-/// bits would not vectorise, as SSE2 has no 64-bit integer compare.
+/// NaN and infinities in `col`. It runs over every node's column of every chunk, so the
+/// common answer, none, comes from a sum of `v · 0`, which is 0 for every finite value and
+/// NaN otherwise: four lanes of one multiply and one add, which vectorise. (Counting with
+/// `is_finite` left the 64-bit mask arithmetic to SSE2, which lacks it: 5% of a run.)
 fn count_non_finite(col: &[f64]) -> usize {
-    col.iter().filter(|v| !v.is_finite()).count()
+    let mut lanes = [0.0; 4];
+    let quads = col.chunks_exact(4);
+    let rest: f64 = quads.remainder().iter().map(|v| v * 0.0).sum();
+    for quad in quads {
+        for lane in 0..4 {
+            lanes[lane] += quad[lane] * 0.0;
+        }
+    }
+    if (lanes[0] + lanes[1] + lanes[2] + lanes[3] + rest).is_nan() {
+        col.iter().filter(|v| !v.is_finite()).count()
+    } else {
+        0
+    }
 }
 
 /// A hash bound that the sample's rows will fall under, so that the first chunks need not
