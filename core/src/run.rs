@@ -198,10 +198,10 @@ impl Stepper {
 }
 
 fn new_sample(model: &Model, settings: &RunSettings) -> BottomK {
-    BottomK::new(
-        settings.sample_size.max(SENSITIVITY_ROWS),
-        model.nodes.len(),
-    )
+    let k = settings.sample_size.max(SENSITIVITY_ROWS);
+    // Never more rows than iterations: the room is reserved up front.
+    let rows = u64::try_from(k).map_or(k, |k| k.min(settings.iterations) as usize);
+    BottomK::new(k, rows, model.nodes.len())
 }
 
 /// NaN and infinities in `col`. It runs over every node's column of every chunk, so the

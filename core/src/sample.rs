@@ -16,12 +16,18 @@ pub struct BottomK {
 }
 
 impl BottomK {
-    pub fn new(k: usize, width: usize) -> BottomK {
+    /// A sample of `k` rows of `width` values, with room reserved for `expected` rows (the
+    /// most that will be offered, if fewer than `k`), up to `RESERVE` values: growing the
+    /// slab by doubling would copy it and touch twice the memory.
+    pub fn new(k: usize, expected: usize, width: usize) -> BottomK {
+        /// 64 MiB of values; a bigger sample grows as rows arrive.
+        const RESERVE: usize = 8 << 20;
+        let rows = k.min(expected).min(RESERVE / width.max(1));
         BottomK {
             k,
             width,
-            heap: BinaryHeap::new(),
-            slab: Vec::new(),
+            heap: BinaryHeap::with_capacity(rows),
+            slab: Vec::with_capacity(rows * width),
             free: Vec::new(),
         }
     }
@@ -82,8 +88,8 @@ mod tests {
         let rows: Vec<(u64, u64)> = (0..1000u64)
             .map(|i| (crate::rng::iteration_hash(3, i), i))
             .collect();
-        let mut forward = BottomK::new(10, 1);
-        let mut backward = BottomK::new(10, 1);
+        let mut forward = BottomK::new(10, 1000, 1);
+        let mut backward = BottomK::new(10, 1000, 1);
         for &(h, i) in &rows {
             forward.offer(h, i, &[i as f64]);
         }

@@ -321,13 +321,27 @@ async fn shared_scenario(c: &Client, base: &str, id: &str) -> Result<(Value, Vec
 }
 
 /// Compares two summaries except for `elapsed_ms`, the one field that varies between
-/// identical runs.
+/// identical runs. Numbers compare as doubles: a document that went through JavaScript
+/// (`fetch(..).json()`) comes back with `0.0` as `0`, the same double.
 fn check_same(browser: &Value, other: &Value, what: &str) -> Result<(), String> {
+    fn as_doubles(v: &mut Value) {
+        match v {
+            Value::Number(n) => {
+                if let Some(d) = n.as_f64().and_then(serde_json::Number::from_f64) {
+                    *n = d;
+                }
+            }
+            Value::Array(items) => items.iter_mut().for_each(as_doubles),
+            Value::Object(fields) => fields.values_mut().for_each(as_doubles),
+            _ => {}
+        }
+    }
     let strip = |v: &Value| {
         let mut v = v.clone();
         if let Some(o) = v.as_object_mut() {
             o.remove("elapsed_ms");
         }
+        as_doubles(&mut v);
         v
     };
     check(
