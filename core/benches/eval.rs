@@ -95,6 +95,12 @@ fn summarise(c: &mut Criterion) {
     group.bench_function("sketch", |b| {
         b.iter(|| sketch.insert_slice(black_box(&values)));
     });
+    // What a run does: the chunk's moments have found the extremes already.
+    let m = Moments::from_slice(&values);
+    let mut sketch = Sketch::new();
+    group.bench_function("sketch with extremes", |b| {
+        b.iter(|| sketch.insert_slice_with_extremes(black_box(&values), m.min(), m.max()));
+    });
     let mut column = vec![0.0; 20_000];
     Dist::new(DistKind::LogNormal, &[10.0, 0.5])
         .unwrap()

@@ -312,6 +312,7 @@ impl Sketch {
     fn insert_batches(&mut self, xs: &[f64], mut known: Option<(f64, f64)>) {
         const BATCH: usize = 256;
         let mut keys = [0u32; BATCH];
+        let window = known.and_then(|extremes| self.cover(extremes));
         for (b, batch) in xs.chunks(BATCH).enumerate() {
             let keys = &mut keys[..batch.len()];
             let mut special = false;
@@ -337,6 +338,20 @@ impl Sketch {
                 self.include(extremes(batch));
             }
             self.count += batch.len() as u64;
+            if let Some(sign) = window {
+                // Every key is in the store's window: plain increments, with the window's
+                // place in registers rather than reloaded after every store.
+                let store = &mut self.stores[sign];
+                let offset = store.offset;
+                for &key in keys.iter() {
+                    let index = (key & 0x7fff_ffff) as i32;
+                    match store.counts.get_mut(index.wrapping_sub(offset) as usize) {
+                        Some(count) => *count += 1,
+                        None => store.add(index, 1),
+                    }
+                }
+                continue;
+            }
             for &key in keys.iter() {
                 // Indexing by the sign bit rather than branching on it: outputs whose sign
                 // is a coin toss would otherwise mispredict on every other value.
@@ -346,6 +361,28 @@ impl Sketch {
         if let Some(extremes) = known {
             self.include(extremes);
         }
+    }
+
+    /// For values of one sign between `min` and `max` (both normal numbers): widens that
+    /// sign's store to hold every bucket between them, and returns the sign, unless the range
+    /// needs buckets to collapse. Then a batch of them can be counted without a check of the
+    /// window per value. Growing to the top bucket before its value is counted, and to the
+    /// lowest, ends in the same state as counting the values one by one.
+    fn cover(&mut self, (min, max): (f64, f64)) -> Option<usize> {
+        let normal = |v: f64| (f64::MIN_POSITIVE..=f64::MAX).contains(&v);
+        let (sign, low, high) = if normal(min) && normal(max) {
+            (0, min, max)
+        } else if normal(-max) && normal(-min) {
+            (1, -max, -min)
+        } else {
+            return None;
+        };
+        let (low, high) = (bucket_index(low.to_bits()), bucket_index(high.to_bits()));
+        let store = &mut self.stores[sign];
+        store.add(high, 0);
+        store.add(low, 0);
+        let covered = store.offset <= low && high < store.offset + store.counts.len() as i32;
+        covered.then_some(sign)
     }
 
     /// Widens the extremes to take in `(min, max)`.
