@@ -20,8 +20,11 @@
 //! exact min and max, so merging is addition: sketches built from any split of the data,
 //! merged in any order, are equal, down to the bits of every query.
 
-use serde::{Deserialize, Serialize};
 use std::sync::OnceLock;
+
+use serde::{Deserialize, Serialize};
+
+use super::Moments;
 
 /// Mantissa bits in a bucket index: 2^7 = 128 buckets per binade (per factor of two).
 ///
@@ -199,31 +202,11 @@ impl PartialEq for Store {
     }
 }
 
-/// The smallest and largest of `xs` (which are finite), in four lanes so that the loop
-/// vectorises; +inf and -inf when empty.
+/// The smallest and largest of `xs` (finite values), as their moments find them; NaN when
+/// empty. Only for callers that do not know them already: a run's chunks do.
 fn extremes(xs: &[f64]) -> (f64, f64) {
-    const LANES: usize = 4;
-    let mut min = [f64::INFINITY; LANES];
-    let mut max = [f64::NEG_INFINITY; LANES];
-    let mut chunks = xs.chunks_exact(LANES);
-    for chunk in &mut chunks {
-        for lane in 0..LANES {
-            let x = chunk[lane];
-            min[lane] = if x < min[lane] { x } else { min[lane] };
-            max[lane] = if x > max[lane] { x } else { max[lane] };
-        }
-    }
-    for (lane, &x) in chunks.remainder().iter().enumerate() {
-        min[lane] = if x < min[lane] { x } else { min[lane] };
-        max[lane] = if x > max[lane] { x } else { max[lane] };
-    }
-    let min = min
-        .into_iter()
-        .fold(f64::INFINITY, |a, b| if b < a { b } else { a });
-    let max = max
-        .into_iter()
-        .fold(f64::NEG_INFINITY, |a, b| if b > a { b } else { a });
-    (min, max)
+    let m = Moments::from_slice(xs);
+    (m.min(), m.max())
 }
 
 /// A mergeable quantile sketch with 0.39% relative accuracy (see the module docs).
