@@ -13,7 +13,8 @@
 //! of the support is cut off.
 //!
 //! Building takes a few thousand CDF evaluations (about a millisecond), so a table is built
-//! only for fixed parameters and only when a run first draws from it. Every step is
+//! only for fixed parameters, and a run uses it only once it has made enough draws to pay
+//! for it (`eval::TABLES_FROM_CHUNK`). Every step is
 //! `+ - * /` and the CDF, which is itself the same bits on every target, so the table is too.
 
 use super::invert::Inverse;

@@ -5,8 +5,9 @@ use scenarioforge_core::{
     Model, ModelSpec, RunSettings, Settings, Stepper, Summary, Unobserved, compile, run,
 };
 
-/// Iterations of a golden run: thirteen chunks, the last one partial.
-pub const GOLDEN_ITERATIONS: u64 = 50_000;
+/// Iterations of a golden run: twenty chunks, the last one partial, so that the inversion
+/// tables of chunks 16 and later are covered too.
+pub const GOLDEN_ITERATIONS: u64 = 80_000;
 
 pub const EXAMPLES: [(&str, &str, &str); 5] = [
     (
