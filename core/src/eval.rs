@@ -104,17 +104,12 @@ impl FixedDraw {
     /// Random draws for chunk `chunk`: through the table where the distribution has one,
     /// from chunk `TABLES_FROM_CHUNK` on.
     fn fill(&self, rng: &mut Stream, out: &mut [f64], chunk: u64) {
-        let table = (chunk >= TABLES_FROM_CHUNK)
-            .then(|| {
-                self.table
-                    .get_or_init(|| self.dist.inverse_table())
-                    .as_ref()
-            })
-            .flatten();
-        match table {
-            Some(table) => self.dist.fill_from(table, rng, out),
-            None => self.dist.fill(rng, out),
+        if chunk >= TABLES_FROM_CHUNK
+            && let Some(table) = self.table.get_or_init(|| self.dist.inverse_table())
+        {
+            return self.dist.fill_from(table, rng, out);
         }
+        self.dist.fill(rng, out);
     }
 }
 
