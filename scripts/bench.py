@@ -83,6 +83,17 @@ def main():
     print(f"{'wide50 1M: sf 1 thread / 2 threads':38} wall {ratio('sf wide50 1M, 1 thread', 'sf wide50 1M, 2 threads', 0):5.2f}x")
     print(f"peak RSS wide50: 10M {med['sf wide50 10M, 2 threads'][2]:.1f} MB vs 100k {med['sf wide50 100k, 1 thread'][2]:.1f} MB")
 
+    # The same ratio with the two commands alone, alternated. numpy's time depends on how fast
+    # the kernel faults in its 422 MB, which the other commands above seem to slow: report both.
+    pair = {"numpy wide50 1M": [], "sf wide50 1M, 1 thread": []}
+    for _ in range(args.runs):
+        for name in pair:
+            pair[name].append(measure(commands[name])[:2])
+    (nw, nc), (sw, sc) = [(statistics.median(w for w, _ in v), statistics.median(c for _, c in v))
+                          for v in pair.values()]
+    print(f"{'wide50 1M, the two alone: numpy / sf':38} wall {nw / sw:5.2f}x   cpu {nc / sc:5.2f}x"
+          f"   (numpy {nw:.3f} s, sf {sw:.3f} s)")
+
     # Means agree with numpy's within 3 standard errors.
     for model in ("wide50", "startup"):
         ours = json.loads(outputs[f"sf {model} 1M, 1 thread"])["outputs"]
