@@ -6,27 +6,29 @@
 //! PINV, SciPy's `NumericalInversePolynomial`), with the CDF we already compute exactly in
 //! place of their integrated density. The support between the quantiles at `TAIL` and
 //! `1 - TAIL` is cut into pieces; on each, the quantile is the degree-5 polynomial in u
-//! through six points (x, F(x)) at Chebyshev–Lobatto x. A piece is kept only when, at test points between its
-//! nodes, the polynomial's x has |F(x) - u| <= `U_TOLERANCE` / 2; otherwise it is halved. A draw is then one uniform, a guide-table lookup and a polynomial:
-//! less than half the cost of the two Marsaglia–Tsang gamma draws a beta otherwise takes.
-//! The few draws beyond the table (probability 2·`TAIL`) take the exact quantile, so no part
-//! of the support is cut off.
+//! through six points (x, F(x)) at Chebyshev–Lobatto x. A piece is kept only when, at test
+//! points between its nodes, the polynomial's x has |F(x) - u| <= `U_TOLERANCE` / 2;
+//! otherwise it is halved. A draw is then one uniform, a guide-table lookup and a
+//! polynomial: less than half the cost of the two Marsaglia–Tsang gamma draws a beta
+//! otherwise takes. The few draws beyond the table (probability 2·`TAIL`) take the exact
+//! quantile, so no part of the support is cut off.
 //!
 //! Building takes a few thousand CDF evaluations (about a millisecond), so a table is built
 //! only for fixed parameters, and a run uses it only once it has made enough draws to pay
-//! for it (`eval::TABLES_FROM_CHUNK`). Every step is
-//! `+ - * /` and the CDF, which is itself the same bits on every target, so the table is too.
+//! for it (`eval::TABLES_FROM_CHUNK`). Every step is `+ - * /` and the CDF, which is itself
+//! the same bits on every target, so the table is too.
 
 use super::invert::Inverse;
 
 /// Probability beyond each end of the table: draws there use the exact quantile.
 const TAIL: f64 = 1.0 / (1u64 << 24) as f64;
 
-/// Largest |F(x) - u| accepted at a piece's test points. The CDF itself is good to a few
-/// 1e-16, so this is what the polynomials add to an exact inversion.
+/// The |F(x) - u| a table promises (its test points are held to half of it). The CDF itself
+/// is good to a few 1e-16, so this is what the polynomials add to an exact inversion.
 pub(super) const U_TOLERANCE: f64 = 1e-12;
 
-/// A table that would need more pieces than this is not built (the draws stay exact ones).
+/// A table that would need more pieces than this is not built (the distribution keeps its
+/// own sampler).
 const MAX_PIECES: usize = 4096;
 
 /// Guide cells per piece: enough that few cells hold more than two pieces.
