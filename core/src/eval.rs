@@ -81,8 +81,8 @@ pub enum Draw {
 pub const TABLES_FROM_CHUNK: u64 = 16;
 
 /// A distribution with constant parameters, and its table for fast inversion
-/// ([`Dist::inverse_table`]), built when a run first draws from it rather than at compile
-/// time, so that checking a model never pays for it.
+/// ([`Dist::inverse_table`]), built when a run reaches chunk `TABLES_FROM_CHUNK` rather than
+/// at compile time, so that checking a model or a short run never pays for it.
 #[derive(Clone, Debug)]
 pub struct FixedDraw {
     dist: Dist,

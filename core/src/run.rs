@@ -200,7 +200,7 @@ impl Stepper {
 fn new_sample(model: &Model, settings: &RunSettings) -> BottomK {
     let k = settings.sample_size.max(SENSITIVITY_ROWS);
     // Never more rows than iterations: the room is reserved up front.
-    let rows = u64::try_from(k).map_or(k, |k| k.min(settings.iterations) as usize);
+    let rows = usize::try_from(settings.iterations).map_or(k, |n| k.min(n));
     BottomK::new(k, rows, model.nodes.len())
 }
 

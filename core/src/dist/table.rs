@@ -194,6 +194,8 @@ impl InverseTable {
         let i = (g & !CROWDED) as usize;
         // Most cells hold at most two pieces: one step without a branch, which would
         // mispredict. A crowded cell, or one that rounding in `k` put u below, searches.
+        // Rounding that put u a cell too low can leave it one piece short, but only within
+        // an ulp of that piece's end, where its polynomial is as good as the next one's.
         let i = if g & CROWDED != 0 || u < self.starts[i] {
             self.starts[1..=top].partition_point(|&s| s <= u)
         } else {

@@ -268,13 +268,6 @@ impl Sketch {
         }
     }
 
-    /// Adds one value: a batch of one for [`Sketch::insert_slice`]. Callers should pass
-    /// finite values; NaN and infinities are skipped and not counted.
-    #[inline]
-    pub fn insert(&mut self, x: f64) {
-        self.insert_slice(std::slice::from_ref(&x));
-    }
-
     /// Adds every finite value of `xs`; NaN and infinities are skipped and not counted.
     pub fn insert_slice(&mut self, xs: &[f64]) {
         self.insert_batches(xs, None);
@@ -314,7 +307,7 @@ impl Sketch {
                 if known.take().is_some() {
                     self.include(extremes(&xs[..b * BATCH]));
                 }
-                batch.iter().for_each(|&x| self.insert_one(x));
+                batch.iter().for_each(|&x| self.insert(x));
                 continue;
             }
             if known.is_none() {
@@ -375,7 +368,7 @@ impl Sketch {
     }
 
     /// Adds one value; NaN and infinities are skipped and not counted.
-    fn insert_one(&mut self, x: f64) {
+    pub fn insert(&mut self, x: f64) {
         let bits = x.to_bits();
         let biased = (bits >> 52) as i32 & 0x7ff;
         if biased == 0x7ff {
