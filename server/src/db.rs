@@ -281,7 +281,40 @@ async fn store_samples(
 }
 
 async fn copy_rows(pool: &PgPool, id: Uuid, rows: &[(u64, Vec<f64>)]) -> Result<(), sqlx::Error> {
-    let mut tx = pool.begin().await?;
+    let mut conn = ClosedUnlessKept {
+        conn: pool.acquire().await?,
+        keep: false,
+    };
+    copy_rows_on(&mut conn.conn, id, rows).await?;
+    conn.keep = true;
+    Ok(())
+}
+
+/// A pooled connection that is closed when dropped, not returned to the pool, unless `keep` was
+/// set. sqlx 0.8.6 loses its place in the protocol when a `COPY` stops part way (it fails, or
+/// `try_join_all` drops a sibling copy): the aborted copy's `ReadyForQuery` goes unread, and
+/// the next query on that connection reads it as its own empty answer, so a stored run would read
+/// as missing. Such a connection must never serve another query.
+struct ClosedUnlessKept {
+    conn: sqlx::pool::PoolConnection<sqlx::Postgres>,
+    keep: bool,
+}
+
+impl Drop for ClosedUnlessKept {
+    fn drop(&mut self) {
+        if !self.keep {
+            self.conn.close_on_drop();
+        }
+    }
+}
+
+async fn copy_rows_on(
+    conn: &mut sqlx::PgConnection,
+    id: Uuid,
+    rows: &[(u64, Vec<f64>)],
+) -> Result<(), sqlx::Error> {
+    use sqlx::Connection as _;
+    let mut tx = conn.begin().await?;
     // The rows' commit need not wait for its WAL to reach the disk: the status update that
     // follows commits synchronously, which flushes all WAL before it, rows included. Until then a
     // crash leaves the run `running`, to be run again.

@@ -65,6 +65,43 @@ async fn a_full_disk_fails_the_run_and_keeps_its_summary() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_copy_cut_short_leaves_no_connection_out_of_step() {
+    // The rows go out in two COPYs on two connections. The first row of one fails at once;
+    // the other's first row waits, so its COPY is still open when the first fails and is cut
+    // short. Every later query must still get its own answer, whichever connection serves it.
+    // (Before the fix about one attempt in five read another query's answer: three attempts.)
+    let app = TestApp::spawn_with(&[("DB_POOL_MAX", "4")]).await;
+    execute(
+        &app,
+        "create sequence rows_seen;
+         create function disk_full() returns trigger language plpgsql as $$
+         begin
+           if nextval('rows_seen') > 1 then perform pg_sleep(0.5); end if;
+           raise exception 'could not extend file: No space left on device'
+             using errcode = 'disk_full';
+         end $$;
+         create trigger disk_full before insert on run_samples
+           for each row execute function disk_full();",
+    )
+    .await;
+    for seed in 0..3 {
+        execute(&app, "alter sequence rows_seen restart").await;
+        let (id, _) = app
+            .create_run(&model(STARTUP), &json!({"iterations": 20000, "seed": seed}))
+            .await;
+        let run = app.wait_finished(&id).await;
+        assert_eq!(run["status"], "failed", "{run}");
+        // Reads, through every connection, until after the cut-short copy's answer has come.
+        for _ in 0..40 {
+            let (status, again) = app.get(&format!("/api/runs/{id}")).await;
+            assert_eq!(status, 200, "{again}");
+            assert_eq!(again["status"], "failed", "{again}");
+            tokio::time::sleep(std::time::Duration::from_millis(25)).await;
+        }
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_statement_timeout_fails_the_run_and_keeps_its_summary() {
     // The server's own DB_STATEMENT_TIMEOUT, and storing rows that now takes a second.
     let app = TestApp::spawn_with(&[("DB_STATEMENT_TIMEOUT", "300")]).await;
