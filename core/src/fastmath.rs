@@ -30,6 +30,8 @@
 //! The `_slice` and `_in_place` forms use the same inlined kernels as the scalar functions,
 //! so they give the same bits.
 
+use crate::simd::kernel;
+
 /// `128 / ln 2` (Arm optimized-routines `exp_data.c`, `invln2N`).
 const INV_LN2_N: f64 = f64::from_bits(0x4067_1547_652b_82fe);
 /// `-ln 2 / 128` split so that `k · NEG_LN2_HI_N` is exact for every `k` this file makes:
@@ -153,15 +155,23 @@ pub fn exp_slice(xs: &[f64], out: &mut [f64]) {
         out.len(),
         "exp_slice: input and output lengths differ"
     );
-    for (o, &x) in out.iter_mut().zip(xs) {
-        *o = exp_kernel(x);
+    exp_pairs(xs, out);
+}
+
+kernel! {
+    fn exp_pairs(xs: &[f64], out: &mut [f64]) {
+        for (o, &x) in out.iter_mut().zip(xs) {
+            *o = exp_kernel(x);
+        }
     }
 }
 
-/// `x = exp(x)` for every element, the same bits as [`exp`].
-pub fn exp_in_place(xs: &mut [f64]) {
-    for x in xs {
-        *x = exp_kernel(*x);
+kernel! {
+    /// `x = exp(x)` for every element, the same bits as [`exp`].
+    pub fn exp_in_place(xs: &mut [f64]) {
+        for x in xs {
+            *x = exp_kernel(*x);
+        }
     }
 }
 
@@ -189,15 +199,7 @@ pub fn ln_slice(xs: &[f64], out: &mut [f64]) {
         out.len(),
         "ln_slice: input and output lengths differ"
     );
-    // Positive normal inputs take one straight-line pass; the rest (zero, negative,
-    // subnormal, infinite, NaN) are rare and redone afterwards. Handling them inline with
-    // selects cost almost half the loop's instructions: SSE2 has no 64-bit integer
-    // compare, which is what LLVM turns the comparisons with infinity into.
-    let mut rare = false;
-    for (o, &x) in out.iter_mut().zip(xs) {
-        *o = ln_kernel(x, 0.0);
-        rare |= !is_positive_normal(x);
-    }
+    let rare = ln_common(xs, out);
     if rare {
         for (o, &x) in out.iter_mut().zip(xs) {
             if !is_positive_normal(x) {
@@ -207,17 +209,34 @@ pub fn ln_slice(xs: &[f64], out: &mut [f64]) {
     }
 }
 
-/// `x = ln(x)` for every element, the same bits as [`ln`].
-pub fn ln_in_place(xs: &mut [f64]) {
-    // Without a copy of the inputs the rare ones cannot be redone afterwards, so look for
-    // them first: a cheap pass, and the common case then runs as fast as `ln_slice`.
-    let rare = xs
-        .iter()
-        .fold(false, |rare, &x| rare | !is_positive_normal(x));
-    if rare {
-        xs.iter_mut().for_each(|x| *x = ln(*x));
-    } else {
-        xs.iter_mut().for_each(|x| *x = ln_kernel(*x, 0.0));
+kernel! {
+    /// `out[i] = ln(xs[i])` for positive normal `xs[i]`, one straight-line pass; whether any
+    /// input was another kind (zero, negative, subnormal, infinite, NaN), to be redone.
+    /// Handling those inline with selects cost almost half the loop's instructions: SSE2 has
+    /// no 64-bit integer compare, which is what LLVM turns the comparisons with infinity into.
+    fn ln_common(xs: &[f64], out: &mut [f64]) -> bool {
+        let mut rare = false;
+        for (o, &x) in out.iter_mut().zip(xs) {
+            *o = ln_kernel(x, 0.0);
+            rare |= !is_positive_normal(x);
+        }
+        rare
+    }
+}
+
+kernel! {
+    /// `x = ln(x)` for every element, the same bits as [`ln`].
+    pub fn ln_in_place(xs: &mut [f64]) {
+        // Without a copy of the inputs the rare ones cannot be redone afterwards, so look for
+        // them first: a cheap pass, and the common case then runs as fast as `ln_slice`.
+        let rare = xs
+            .iter()
+            .fold(false, |rare, &x| rare | !is_positive_normal(x));
+        if rare {
+            xs.iter_mut().for_each(|x| *x = ln(*x));
+        } else {
+            xs.iter_mut().for_each(|x| *x = ln_kernel(*x, 0.0));
+        }
     }
 }
 

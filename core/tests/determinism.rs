@@ -32,3 +32,21 @@ fn summaries_are_identical_for_1_2_and_8_threads_and_match_golden() {
         }
     }
 }
+
+/// The kernels' baseline and AVX-512 copies (`simd`) give the same bits: the golden models run
+/// with the AVX-512 copies turned off. (Where the processor has no AVX-512 the test above
+/// already ran the baseline copies, and this one repeats it.)
+#[test]
+fn the_baseline_copies_of_the_simd_kernels_match_golden() {
+    scenarioforge_core::simd::use_wide(false);
+    for (name, model, golden) in EXAMPLES {
+        let one = summary_json(model, 1);
+        if std::env::var_os("BLESS").is_none() {
+            assert!(
+                one == golden,
+                "{name}: without AVX-512, the summary differs from tests/golden/{name}.json:\n{one}"
+            );
+        }
+    }
+    scenarioforge_core::simd::use_wide(true);
+}

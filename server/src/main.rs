@@ -1,5 +1,7 @@
 //! `scenarioforge`: run and check models from the command line, or serve the HTTP API.
 
+#![forbid(unsafe_code)]
+
 use std::process::ExitCode;
 
 use clap::Parser;

@@ -31,28 +31,16 @@ impl Default for Moments {
     }
 }
 
+use crate::simd::kernel;
+
 /// Lanes of independent accumulators in [`Moments::from_slice`]. Four lanes break the
 /// add-latency chain and let the compiler use SIMD without reassociating anything itself;
 /// the lane structure is fixed, so the result is still one defined sequence of operations.
 const LANES: usize = 4;
 
-impl Moments {
-    /// The moments of no values.
-    pub fn new() -> Moments {
-        Moments {
-            count: 0,
-            mean: 0.0,
-            m2: 0.0,
-            m3: 0.0,
-            m4: 0.0,
-            min: f64::INFINITY,
-            max: f64::NEG_INFINITY,
-        }
-    }
-
-    /// The moments of `values`, which must all be finite (the caller filters; a NaN or
-    /// infinity gives meaningless statistics, not a panic).
-    pub fn from_slice(values: &[f64]) -> Moments {
+kernel! {
+    /// [`Moments::from_slice`].
+    fn moments_of(values: &[f64]) -> Moments {
         if values.is_empty() {
             return Moments::new();
         }
@@ -144,6 +132,27 @@ impl Moments {
             min,
             max,
         }
+    }
+}
+
+impl Moments {
+    /// The moments of no values.
+    pub fn new() -> Moments {
+        Moments {
+            count: 0,
+            mean: 0.0,
+            m2: 0.0,
+            m3: 0.0,
+            m4: 0.0,
+            min: f64::INFINITY,
+            max: f64::NEG_INFINITY,
+        }
+    }
+
+    /// The moments of `values`, which must all be finite (the caller filters; a NaN or
+    /// infinity gives meaningless statistics, not a panic).
+    pub fn from_slice(values: &[f64]) -> Moments {
+        moments_of(values)
     }
 
     /// Adds the values summarised by `other` (Chan et al. / Pébay pairwise update).

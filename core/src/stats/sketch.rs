@@ -25,6 +25,7 @@ use std::sync::OnceLock;
 use serde::{Deserialize, Serialize};
 
 use super::Moments;
+use crate::simd::kernel;
 
 /// Mantissa bits in a bucket index: 2^7 = 128 buckets per binade (per factor of two).
 ///
@@ -48,6 +49,23 @@ pub const MAX_BUCKETS: usize = 8192;
 #[inline(always)]
 fn bucket_index(bits: u64) -> i32 {
     ((bits >> (52 - MANTISSA_BITS)) & ((1 << (11 + MANTISSA_BITS)) - 1)) as i32
+}
+
+kernel! {
+    /// Each value's key: its sign in the top bit (which store) over its bucket index (below
+    /// 2^18). True when a value is zero, subnormal or not finite, whose key is meaningless.
+    fn batch_keys(batch: &[f64], keys: &mut [u32]) -> bool {
+        let mut special = false;
+        for (key, &x) in keys.iter_mut().zip(batch) {
+            let bits = x.to_bits();
+            let biased = (bits >> 52) as i32 & 0x7ff;
+            // Biased exponent 0 is zero or subnormal, 0x7ff infinite or NaN: one compare
+            // (0 wraps to u32::MAX) catches both.
+            special |= (biased as u32).wrapping_sub(1) >= 0x7fe;
+            *key = ((bits >> 63) as u32) << 31 | bucket_index(bits) as u32;
+        }
+        special
+    }
 }
 
 /// Representative mantissas (in [1, 2)) of the 128 buckets of a binade: the harmonic mean
@@ -291,17 +309,7 @@ impl Sketch {
         let window = known.and_then(|extremes| self.cover(extremes));
         for (b, batch) in xs.chunks(BATCH).enumerate() {
             let keys = &mut keys[..batch.len()];
-            let mut special = false;
-            for (key, &x) in keys.iter_mut().zip(batch) {
-                let bits = x.to_bits();
-                let biased = (bits >> 52) as i32 & 0x7ff;
-                // Biased exponent 0 is zero or subnormal, 0x7ff infinite or NaN: one compare
-                // (0 wraps to u32::MAX) catches both.
-                special |= (biased as u32).wrapping_sub(1) >= 0x7fe;
-                // The sign in the top bit picks the store, the index (below 2^18) the bucket.
-                *key = ((bits >> 63) as u32) << 31 | bucket_index(bits) as u32;
-            }
-            if special {
+            if batch_keys(batch, keys) {
                 // Known extremes may be a -0.0 or a subnormal, which count as +0.0 here:
                 // the batches before this one give theirs instead.
                 if known.take().is_some() {
