@@ -11,6 +11,7 @@ use crate::dist::{Dist, DistKind, InverseTable};
 use crate::fastmath;
 use crate::model::Sampling;
 use crate::rng::Stream;
+use crate::simd::kernel;
 
 /// Iterations per chunk. Part of the engine's definition, never derived from the thread
 /// count: random streams are keyed by chunk index, so changing it changes every result.
@@ -496,14 +497,16 @@ fn map1(a: &[f64], out: &mut [f64], f: impl Fn(f64) -> f64) {
     }
 }
 
-fn unary(f: Func1, a: &[f64], out: &mut [f64]) {
-    match f {
-        Func1::Neg => map1(a, out, |x| -x),
-        Func1::Abs => map1(a, out, f64::abs),
-        Func1::Sqrt => map1(a, out, f64::sqrt),
-        Func1::Exp => fastmath::exp_slice(a, out),
-        Func1::Ln => fastmath::ln_slice(a, out),
-        other => map1(a, out, |x| apply1(other, x)),
+kernel! {
+    fn unary(f: Func1, a: &[f64], out: &mut [f64]) {
+        match f {
+            Func1::Neg => map1(a, out, |x| -x),
+            Func1::Abs => map1(a, out, f64::abs),
+            Func1::Sqrt => map1(a, out, f64::sqrt),
+            Func1::Exp => fastmath::exp_slice(a, out),
+            Func1::Ln => fastmath::ln_slice(a, out),
+            other => map1(a, out, |x| apply1(other, x)),
+        }
     }
 }
 
@@ -529,15 +532,17 @@ fn map2(a: Arg, b: Arg, out: &mut [f64], f: impl Fn(f64, f64) -> f64) {
     }
 }
 
-fn binary(f: Func2, a: Arg, b: Arg, out: &mut [f64]) {
-    match f {
-        Func2::Add => map2(a, b, out, |x, y| x + y),
-        Func2::Sub => map2(a, b, out, |x, y| x - y),
-        Func2::Mul => map2(a, b, out, |x, y| x * y),
-        Func2::Div => map2(a, b, out, |x, y| x / y),
-        Func2::Pow => map2(a, b, out, libm::pow),
-        Func2::Min => map2(a, b, out, |x, y| apply2(Func2::Min, x, y)),
-        Func2::Max => map2(a, b, out, |x, y| apply2(Func2::Max, x, y)),
-        other => map2(a, b, out, |x, y| apply2(other, x, y)),
+kernel! {
+    fn binary(f: Func2, a: Arg, b: Arg, out: &mut [f64]) {
+        match f {
+            Func2::Add => map2(a, b, out, |x, y| x + y),
+            Func2::Sub => map2(a, b, out, |x, y| x - y),
+            Func2::Mul => map2(a, b, out, |x, y| x * y),
+            Func2::Div => map2(a, b, out, |x, y| x / y),
+            Func2::Pow => map2(a, b, out, libm::pow),
+            Func2::Min => map2(a, b, out, |x, y| apply2(Func2::Min, x, y)),
+            Func2::Max => map2(a, b, out, |x, y| apply2(Func2::Max, x, y)),
+            other => map2(a, b, out, |x, y| apply2(other, x, y)),
+        }
     }
 }

@@ -10,6 +10,7 @@ use crate::eval::{CHUNK_SIZE, Columns};
 use crate::model::{MIN_PRECISION_ITERATIONS, Precision, RunSettings};
 use crate::rng::iteration_hash;
 use crate::sample::BottomK;
+use crate::simd::kernel;
 use crate::stats::moments::Moments;
 use crate::stats::sensitivity::{self, Centred, Ranked};
 use crate::stats::sketch::Sketch;
@@ -204,23 +205,25 @@ fn new_sample(model: &Model, settings: &RunSettings) -> BottomK {
     BottomK::new(k, rows, model.nodes.len())
 }
 
-/// NaN and infinities in `col`. It runs over every node's column of every chunk, so the
-/// common answer, none, comes from a sum of `v · 0`, which is 0 for every finite value and
-/// NaN otherwise: four lanes of one multiply and one add, which vectorise. (Counting with
-/// `is_finite` left the 64-bit mask arithmetic to SSE2, which lacks it: 5% of a run.)
-fn count_non_finite(col: &[f64]) -> usize {
-    let mut lanes = [0.0; 4];
-    let quads = col.chunks_exact(4);
-    let rest: f64 = quads.remainder().iter().map(|v| v * 0.0).sum();
-    for quad in quads {
-        for lane in 0..4 {
-            lanes[lane] += quad[lane] * 0.0;
+kernel! {
+    /// NaN and infinities in `col`. It runs over every node's column of every chunk, so the
+    /// common answer, none, comes from a sum of `v · 0`, which is 0 for every finite value and
+    /// NaN otherwise: four lanes of one multiply and one add, which vectorise. (Counting with
+    /// `is_finite` left the 64-bit mask arithmetic to SSE2, which lacks it: 5% of a run.)
+    fn count_non_finite(col: &[f64]) -> usize {
+        let mut lanes = [0.0; 4];
+        let quads = col.chunks_exact(4);
+        let rest: f64 = quads.remainder().iter().map(|v| v * 0.0).sum();
+        for quad in quads {
+            for lane in 0..4 {
+                lanes[lane] += quad[lane] * 0.0;
+            }
         }
-    }
-    if (lanes[0] + lanes[1] + lanes[2] + lanes[3] + rest).is_nan() {
-        col.iter().filter(|v| !v.is_finite()).count()
-    } else {
-        0
+        if (lanes[0] + lanes[1] + lanes[2] + lanes[3] + rest).is_nan() {
+            col.iter().filter(|v| !v.is_finite()).count()
+        } else {
+            0
+        }
     }
 }
 

@@ -4,6 +4,7 @@ use super::error::{ParamError, ordered_triple};
 use super::invert::is_probability;
 use super::uniform::Span;
 use crate::rng::Stream;
+use crate::simd::kernel;
 
 /// Triangular(min, mode, max). `min == max` gives the constant.
 #[derive(Clone, Copy, Debug, PartialEq)]
@@ -52,22 +53,7 @@ impl Triangular {
             }
             return;
         }
-        let (fc, gc) = (self.fc, 1.0 - self.fc);
-        for p in ps.iter_mut() {
-            // Only selects of plain values, which LLVM keeps as selects: when a select
-            // chose between two results of `sqrt`, it made a branch of it instead.
-            let below = *p < fc;
-            let t = if below { *p * fc } else { (1.0 - *p) * gc };
-            let (from, step) = if below { (lo, width) } else { (hi, -width) };
-            let x = from + step * f64::sqrt(t);
-            *p = if x < lo {
-                lo
-            } else if x > hi {
-                hi
-            } else {
-                x
-            };
-        }
+        quantiles_finite(ps, lo, hi, self.fc);
     }
 
     /// The quantile function in place, NaN for p outside [0, 1]: the batch is checked first
@@ -130,6 +116,29 @@ impl Triangular {
 }
 
 // statrs, the reference, is a native-only dev-dependency.
+kernel! {
+    /// [`Triangular::quantile_each`] for a finite width `hi - lo`, whose mode sits at
+    /// fraction `fc` of it.
+    fn quantiles_finite(ps: &mut [f64], lo: f64, hi: f64, fc: f64) {
+        let (width, gc) = (hi - lo, 1.0 - fc);
+        for p in ps.iter_mut() {
+            // Only selects of plain values, which LLVM keeps as selects: when a select
+            // chose between two results of `sqrt`, it made a branch of it instead.
+            let below = *p < fc;
+            let t = if below { *p * fc } else { (1.0 - *p) * gc };
+            let (from, step) = if below { (lo, width) } else { (hi, -width) };
+            let x = from + step * f64::sqrt(t);
+            *p = if x < lo {
+                lo
+            } else if x > hi {
+                hi
+            } else {
+                x
+            };
+        }
+    }
+}
+
 #[cfg(test)]
 #[cfg(not(target_arch = "wasm32"))]
 mod tests {
