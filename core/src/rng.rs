@@ -17,6 +17,18 @@ use crate::simd::kernel;
 /// Weyl increment of SplitMix64: the odd integer nearest 2^64 / φ.
 const GAMMA: u64 = 0x9E37_79B9_7F4A_7C15;
 
+/// The inverse of `GAMMA` modulo 2^64 (it is odd): five Newton steps `y ← y·(2 - γ·y)`, each
+/// doubling the correct low bits from the 3 that `γ` itself has (γ·γ ≡ 1 mod 8).
+const GAMMA_INVERSE: u64 = {
+    let mut y = GAMMA;
+    let mut step = 0;
+    while step < 5 {
+        y = y.wrapping_mul(2u64.wrapping_sub(GAMMA.wrapping_mul(y)));
+        step += 1;
+    }
+    y
+};
+
 /// SplitMix64's output function (Stafford's "Mix13"): a bijection on 64-bit words.
 #[inline(always)]
 fn mix(z: u64) -> u64 {
@@ -67,6 +79,26 @@ impl Stream {
         self.state = fill_unit(self.state, out);
     }
 
+    /// The next `out.len()` 64-bit words, without moving past them: [`Stream::skip`] then
+    /// says how many were used.
+    pub fn peek_u64(&self, out: &mut [u64]) {
+        peek_u64(self.state, out);
+    }
+
+    /// Moves past the next `n` words.
+    pub fn skip(&mut self, n: usize) {
+        self.state = self.state.wrapping_add((n as u64).wrapping_mul(GAMMA));
+    }
+
+    /// How many words this stream has moved past since it was `earlier`.
+    pub fn words_since(&self, earlier: &Stream) -> usize {
+        let steps = self
+            .state
+            .wrapping_sub(earlier.state)
+            .wrapping_mul(GAMMA_INVERSE);
+        usize::try_from(steps).unwrap_or(usize::MAX)
+    }
+
     /// A uniform draw from the open interval (0, 1): never 0, so `ln(u)` is finite.
     #[inline]
     pub fn next_open01(&mut self) -> f64 {
@@ -109,6 +141,37 @@ kernel! {
             *x = unit(mix(state));
         }
         state
+    }
+}
+
+kernel! {
+    /// The words that follow state `state`. Plain loops, as in `fill_unit`'s AVX-512 copy:
+    /// four words at a time for the baseline, for the same reason as there.
+    fn peek_u64(state: u64, out: &mut [u64]) {
+        let mut state = state;
+        if WIDE {
+            for x in out.iter_mut() {
+                state = state.wrapping_add(GAMMA);
+                *x = mix(state);
+            }
+            return;
+        }
+        let mut quads = out.chunks_exact_mut(4);
+        for quad in &mut quads {
+            let s0 = state.wrapping_add(GAMMA);
+            let s1 = s0.wrapping_add(GAMMA);
+            let s2 = s1.wrapping_add(GAMMA);
+            let s3 = s2.wrapping_add(GAMMA);
+            state = std::hint::black_box(s3);
+            quad[0] = mix(s0);
+            quad[1] = mix(s1);
+            quad[2] = mix(s2);
+            quad[3] = mix(s3);
+        }
+        for x in quads.into_remainder() {
+            state = state.wrapping_add(GAMMA);
+            *x = mix(state);
+        }
     }
 }
 
@@ -158,6 +221,24 @@ mod tests {
                 assert_eq!(x.to_bits(), one.next_f64().to_bits(), "value {i} of {n}");
             }
             assert_eq!(batch.next_u64(), one.next_u64(), "state after {n}");
+        }
+    }
+
+    #[test]
+    fn peeked_words_are_the_next_ones_and_skips_are_counted() {
+        assert_eq!(GAMMA.wrapping_mul(GAMMA_INVERSE), 1);
+        for n in [0, 1, 5, 64] {
+            let mut one = Stream::new(9, 2, 1);
+            let start = one.clone();
+            let mut peeked = vec![0; n];
+            one.peek_u64(&mut peeked);
+            for (i, &w) in peeked.iter().enumerate() {
+                assert_eq!(w, one.next_u64(), "word {i} of {n}");
+            }
+            assert_eq!(one.words_since(&start), n);
+            let mut skipped = start.clone();
+            skipped.skip(n);
+            assert_eq!(skipped.next_u64(), one.next_u64());
         }
     }
 

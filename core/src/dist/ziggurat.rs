@@ -8,6 +8,7 @@ use std::f64::consts::FRAC_1_SQRT_2;
 use std::sync::OnceLock;
 
 use crate::rng::Stream;
+use crate::simd::kernel;
 
 /// The right edge of the base layer for 256 layers of equal area (Doornik 2005).
 const R: f64 = 3.654_152_885_361_009;
@@ -77,6 +78,65 @@ impl Ziggurat {
     }
 }
 
+/// Words examined at a time by [`Ziggurat::fill`]: one bit each in a `u64` mask.
+const BLOCK: usize = 64;
+
+impl Ziggurat {
+    /// Fills `out` with standard normal draws: the same values as `sample` one at a time.
+    ///
+    /// `sample` spends most of its time making the random word and looking up its layer,
+    /// one draw after the other. Here a block of the stream's next words is made at once,
+    /// and each word's draw computed as if it began an attempt, in loops that vectorise;
+    /// runs of accepted draws are then copied out in order. A word whose draw is refused
+    /// (about one in eighty) goes to `sample` itself, from the same place in the stream, and
+    /// the block resumes after the words it used.
+    pub(crate) fn fill(&self, rng: &mut Stream, out: &mut [f64]) {
+        let mut words = [0u64; BLOCK];
+        let mut draws = [0.0; BLOCK];
+        let mut done = 0;
+        while done < out.len() {
+            let want = (out.len() - done).min(BLOCK);
+            rng.peek_u64(&mut words[..want]);
+            let refused = first_attempts(&self.x, &words[..want], &mut draws[..want]);
+            let start = rng.clone();
+            // Words of the block used so far; past `want` when `sample` used more.
+            let mut at = 0;
+            while at < want && done < out.len() {
+                let run = ((refused >> at).trailing_zeros() as usize)
+                    .min(want - at)
+                    .min(out.len() - done);
+                out[done..done + run].copy_from_slice(&draws[at..at + run]);
+                (at, done) = (at + run, done + run);
+                if at < want && done < out.len() {
+                    *rng = start.clone();
+                    rng.skip(at);
+                    out[done] = self.sample(rng);
+                    done += 1;
+                    at = rng.words_since(&start);
+                }
+            }
+            *rng = start;
+            rng.skip(at);
+        }
+    }
+}
+
+kernel! {
+    /// Each word's draw in `draws`, as `Ziggurat::sample`'s first attempt would make it from
+    /// that word, and a mask of those it would refuse (bit k for word k).
+    fn first_attempts(x: &[f64; 257], words: &[u64], draws: &mut [f64]) -> u64 {
+        let mut refused = 0;
+        for ((&bits, draw), k) in words.iter().zip(draws.iter_mut()).zip(0..BLOCK) {
+            let i = (bits & 0xff) as usize;
+            let u = (bits >> 11) as f64 * (1.0 / (1u64 << 52) as f64) - 1.0;
+            let v = u * x[i];
+            *draw = v;
+            refused |= u64::from(!(v.abs() < x[i + 1])) << k;
+        }
+        refused
+    }
+}
+
 /// A draw from the normal tail beyond `R` (Marsaglia 1964), negated when `negative`.
 #[cold]
 fn tail(rng: &mut Stream, negative: bool) -> f64 {
@@ -92,6 +152,22 @@ fn tail(rng: &mut Stream, negative: bool) -> f64 {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_filled_batch_is_the_draws_one_at_a_time() {
+        let z = tables();
+        // Long enough to meet refused words in every position of a block, and the tail.
+        for n in [0, 1, 63, 64, 65, 200_000] {
+            let mut one = Stream::new(5, 3, 2);
+            let mut batch = one.clone();
+            let mut out = vec![0.0; n];
+            z.fill(&mut batch, &mut out);
+            for (i, x) in out.iter().enumerate() {
+                assert_eq!(x.to_bits(), z.sample(&mut one).to_bits(), "draw {i} of {n}");
+            }
+            assert_eq!(batch.next_u64(), one.next_u64(), "stream after {n} draws");
+        }
+    }
 
     #[test]
     fn layers_have_equal_area() {
