@@ -131,7 +131,7 @@ kernel! {
             let u = (bits >> 11) as f64 * (1.0 / (1u64 << 52) as f64) - 1.0;
             let v = u * x[i];
             *draw = v;
-            refused |= u64::from(!(v.abs() < x[i + 1])) << k;
+            refused |= u64::from(v.abs() >= x[i + 1]) << k;
         }
         refused
     }
