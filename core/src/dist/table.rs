@@ -19,6 +19,7 @@
 //! the same bits on every target, so the table is too.
 
 use super::invert::Inverse;
+use crate::simd::kernel;
 
 /// Probability beyond each end of the table: draws there use the exact quantile.
 const TAIL: f64 = 1.0 / (1u64 << 24) as f64;
@@ -154,30 +155,34 @@ impl InverseTable {
     /// Replaces each uniform u in [0, 1) of `us` by the quantile at u: from the table inside
     /// it, from `exact` beyond it.
     ///
-    /// Two passes over batches, first every u's piece, then every polynomial: in one loop
-    /// the chain from u to its piece to its value was too long for the processor to
-    /// overlap enough draws, and this is a third faster.
+    /// Two passes over batches, first every u's piece, then every polynomial, each without a
+    /// branch so that it vectorises (with AVX-512, its table lookups become gathers): in one
+    /// loop the chain from u to its piece to its value was too long for the processor to
+    /// overlap enough draws. The rare u whose piece needs a search, or that lies beyond
+    /// the table, is marked and done afterwards.
     pub(super) fn map(&self, us: &mut [f64], exact: impl Fn(f64) -> f64) {
         const BATCH: usize = 256;
         let mut pieces = [0u32; BATCH];
         for batch in us.chunks_mut(BATCH) {
-            for (piece, &u) in pieces.iter_mut().zip(batch.iter()) {
-                *piece = self.piece_of(u);
-            }
-            for (u, &piece) in batch.iter_mut().zip(pieces.iter()) {
-                *u = match self.pieces.get(piece as usize) {
-                    Some(piece) => {
-                        let x = piece.at(*u);
-                        if x < self.lo {
-                            self.lo
-                        } else if x > self.hi {
-                            self.hi
-                        } else {
-                            x
-                        }
+            let pieces = &mut pieces[..batch.len()];
+            let guide = Guide {
+                starts: &self.starts,
+                guide: &self.guide,
+                scale: self.scale,
+            };
+            if guided_pieces(guide, batch, pieces) {
+                for (piece, &u) in pieces.iter_mut().zip(batch.iter()) {
+                    if *piece == SEARCH {
+                        *piece = self.piece_of(u);
                     }
-                    None => exact(*u),
-                };
+                }
+            }
+            if polynomials(&self.pieces, (self.lo, self.hi), pieces, batch) {
+                for (u, &piece) in batch.iter_mut().zip(pieces.iter()) {
+                    if piece == BEYOND {
+                        *u = exact(*u);
+                    }
+                }
             }
         }
     }
@@ -207,6 +212,71 @@ impl InverseTable {
     /// Number of polynomial pieces.
     pub fn pieces(&self) -> usize {
         self.pieces.len()
+    }
+}
+
+/// Marks a u beyond the table, in the pieces `map` computes.
+const BEYOND: u32 = u32::MAX;
+/// Marks a u whose piece the guide table alone does not give.
+const SEARCH: u32 = u32::MAX - 1;
+
+/// What `guided_pieces` reads of a table.
+#[derive(Clone, Copy)]
+struct Guide<'a> {
+    starts: &'a [f64],
+    guide: &'a [u32],
+    scale: f64,
+}
+
+kernel! {
+    /// Each u's piece from the guide table as `InverseTable::piece_of` finds it in the common
+    /// case: a cell holding at most two pieces, u not below the first. Any other u gets
+    /// `SEARCH`; returns whether there was one.
+    fn guided_pieces(table: Guide, us: &[f64], pieces: &mut [u32]) -> bool {
+        let Guide { starts, guide, scale } = table;
+        let (Some(top), Some(last_cell)) = (starts.len().checked_sub(2), guide.len().checked_sub(1))
+        else {
+            pieces.fill(SEARCH);
+            return true;
+        };
+        let (first, end) = (starts[0], starts[top + 1]);
+        let mut search = false;
+        for (piece, &u) in pieces.iter_mut().zip(us) {
+            let k = ((u - first) * scale) as usize;
+            let g = guide[k.min(last_cell)];
+            let i = ((g & !CROWDED) as usize).min(top);
+            let common = u >= first && u < end && g & CROWDED == 0 && u >= starts[i];
+            let found = i as u32 + u32::from(u >= starts[i + 1]);
+            *piece = if common { found } else { SEARCH };
+            search |= !common;
+        }
+        search
+    }
+}
+
+kernel! {
+    /// Each u in `us` replaced by its piece's polynomial, clamped to the support `lo..=hi`;
+    /// a u whose piece is `BEYOND` is left as it is. Returns whether there was one.
+    fn polynomials(table: &[Piece], support: (f64, f64), pieces: &[u32], us: &mut [f64]) -> bool {
+        let (lo, hi) = support;
+        let Some(last) = table.len().checked_sub(1) else {
+            return true;
+        };
+        let mut beyond = false;
+        for (u, &piece) in us.iter_mut().zip(pieces) {
+            let x = table[(piece as usize).min(last)].at(*u);
+            let x = if x < lo {
+                lo
+            } else if x > hi {
+                hi
+            } else {
+                x
+            };
+            let out = piece == BEYOND;
+            *u = if out { *u } else { x };
+            beyond |= out;
+        }
+        beyond
     }
 }
 
