@@ -334,6 +334,50 @@ mod tests {
     use super::*;
     use crate::rng::Stream;
 
+    /// `map`'s branch-free passes give what the lookup one u at a time gives, for u in
+    /// crowded cells, at piece boundaries and beyond both ends, with either kernel copy.
+    #[test]
+    fn the_batched_lookup_is_the_one_at_a_time_lookup() {
+        for (kind, params) in [
+            (DistKind::StudentT, &[0.7][..]),
+            (DistKind::StudentT, &[3.0][..]),
+            (DistKind::Beta, &[0.5, 0.5][..]),
+        ] {
+            let d = dist(kind, params);
+            let table = d.inverse_table().expect("a table");
+            let mut us = vec![0.0; 50_000];
+            super::super::uniforms(&mut Stream::new(4, 4, 4), &mut us);
+            let ends = [table.starts[0], *table.starts.last().expect("an end")];
+            for &s in table.starts.iter().chain(&ends) {
+                us.extend([
+                    s,
+                    f64::from_bits(s.to_bits() - 1),
+                    f64::from_bits(s.to_bits() + 1),
+                ]);
+            }
+            us.extend([0.0, 1e-300, 0.999_999_999_999, 1.0 - f64::EPSILON / 2.0]);
+            let one_at_a_time: Vec<f64> = us
+                .iter()
+                .map(|&u| match table.pieces.get(table.piece_of(u) as usize) {
+                    Some(piece) => piece.at(u).clamp(table.lo, table.hi),
+                    None => d.quantile(u),
+                })
+                .collect();
+            for wide in [false, true] {
+                crate::simd::use_wide(wide);
+                let mut xs = us.clone();
+                table.map(&mut xs, |u| d.quantile(u));
+                for ((x, want), u) in xs.iter().zip(&one_at_a_time).zip(&us) {
+                    assert_eq!(
+                        x.to_bits(),
+                        want.to_bits(),
+                        "{kind:?} at u = {u:e}, wide {wide}"
+                    );
+                }
+            }
+        }
+    }
+
     /// Tables of every tabulated family, including awkward shapes: how many pieces, and the
     /// largest |F(x) - u| over many draws, against the exact CDF.
     #[test]
