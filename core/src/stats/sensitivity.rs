@@ -23,30 +23,32 @@ pub struct Ranked {
 impl Ranked {
     pub fn new(values: &[f64]) -> Ranked {
         let n = values.len();
-        let sorted = sorted_order(values);
-        let key = |p: usize| order_key(values[sorted[p] as usize]);
+        let Sorted { words, low } = sorted_order(values);
+        let index = |w: u64| (w & low) as usize;
+        let key = |w: u64| order_key(values[index(w)]);
         let mean = (n + 1) as f64 / 2.0;
         let mut centred = vec![0.0; n];
         let mut start = 0;
         while start < n {
-            let first = key(start);
+            let first = words[start];
             let mut end = start + 1;
-            while end < n && key(end) == first {
+            // Equal keys agree in the bits above the index: only then are the keys read.
+            while end < n && (words[end] ^ first) & !low == 0 && key(words[end]) == key(first) {
                 end += 1;
             }
             // Ranks start + 1 ..= end average to (start + 1 + end) / 2.
             let rank = (start + 1 + end) as f64 / 2.0;
-            for &i in &sorted[start..end] {
-                centred[i as usize] = rank - mean;
+            for &w in &words[start..end] {
+                centred[index(w)] = rank - mean;
             }
             start = end;
         }
         let count = bin_count(n);
         let mut bins = vec![0; n];
         for b in 0..count {
-            for &i in &sorted[b * n / count..(b + 1) * n / count] {
+            for &w in &words[b * n / count..(b + 1) * n / count] {
                 // Fewer than 2^16 bins while n < 2^32, which the u32 indices ensure.
-                bins[i as usize] = b as u16;
+                bins[index(w)] = b as u16;
             }
         }
         Ranked {
@@ -209,13 +211,21 @@ fn order_key(v: f64) -> u64 {
     }
 }
 
+/// The indices of `values` sorted by [`order_key`], ties by index, in the low bits of words
+/// whose bits above them are the top of the key.
+struct Sorted {
+    words: Vec<u64>,
+    /// The mask of the index bits.
+    low: u64,
+}
+
 /// The indices of `values` sorted by [`order_key`], ties by index.
 ///
 /// Each entry is one word: the key's top bits over the index in the low `b` bits (`b` the
 /// bits an index needs), so the radix sort moves 8 bytes per entry rather than 16. Keys
 /// that agree in all but their low `b` bits come out by index; such runs (exact ties, or
 /// values within about 2^(b-52) of each other) are then put in full key order.
-fn sorted_order(values: &[f64]) -> Vec<u32> {
+fn sorted_order(values: &[f64]) -> Sorted {
     let n = values.len();
     let b = usize::BITS - n.saturating_sub(1).leading_zeros();
     let low = (1u64 << b) - 1;
@@ -240,7 +250,7 @@ fn sorted_order(values: &[f64]) -> Vec<u32> {
         }
         start += run;
     }
-    packed.into_iter().map(|p| index(p) as u32).collect()
+    Sorted { words: packed, low }
 }
 
 /// Sorts words stably by their bits from `from` up: an LSD radix sort on 11-bit digits,
