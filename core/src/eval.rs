@@ -336,17 +336,27 @@ pub fn apply_fold(func: Fold, values: impl Iterator<Item = f64>) -> f64 {
 #[derive(Debug)]
 pub struct Columns {
     cols: Vec<Vec<f64>>,
+    /// Whether each column may hold a NaN or an infinity: false when the instruction that
+    /// wrote it saw that it does not, so that it need not be searched.
+    unchecked: Vec<bool>,
 }
 
 impl Columns {
     pub fn new(slots: usize) -> Columns {
         Columns {
             cols: (0..slots).map(|_| vec![0.0; CHUNK_SIZE]).collect(),
+            unchecked: vec![true; slots],
         }
     }
 
     pub fn col(&self, slot: usize) -> &[f64] {
         &self.cols[slot]
+    }
+
+    /// Whether column `slot` may hold a NaN or an infinity after [`Program::run_chunk`]:
+    /// false when it is known to hold none.
+    pub fn may_be_non_finite(&self, slot: usize) -> bool {
+        self.unchecked[slot]
     }
 }
 
@@ -394,7 +404,8 @@ impl Program {
                 // The output column is taken out while the instruction reads the others;
                 // the compiler never makes an instruction read its own output.
                 let mut out = std::mem::take(&mut cols.cols[instr.out]);
-                exec(&instr.op, &cols.cols, &mut out[..n], seed, chunk, sampling);
+                cols.unchecked[instr.out] =
+                    exec(&instr.op, &cols.cols, &mut out[..n], seed, chunk, sampling);
                 cols.cols[instr.out] = out;
             }
         }
@@ -435,13 +446,22 @@ fn stratified(rng: &mut Stream, out: &mut [f64]) {
     }
 }
 
-fn exec(op: &Op, cols: &[Vec<f64>], out: &mut [f64], seed: u64, chunk: u64, sampling: Sampling) {
+/// Runs `op` into `out`; returns whether `out` may hold a NaN or an infinity (false only when
+/// the operation saw that it does not).
+fn exec(
+    op: &Op,
+    cols: &[Vec<f64>],
+    out: &mut [f64],
+    seed: u64,
+    chunk: u64,
+    sampling: Sampling,
+) -> bool {
     let n = out.len();
     match op {
+        Op::Unary(f, a) => return unary(*f, &cols[*a][..n], out),
+        Op::Binary(f, a, b) => return binary(*f, arg(cols, *a, n), arg(cols, *b, n), out),
         Op::Fill(v) => out.fill(*v),
         Op::Copy(a) => out.copy_from_slice(&cols[*a][..n]),
-        Op::Unary(f, a) => unary(*f, &cols[*a][..n], out),
-        Op::Binary(f, a, b) => binary(*f, arg(cols, *a, n), arg(cols, *b, n), out),
         Op::If(c, a, b) => {
             let (c, a, b) = (arg(cols, *c, n), arg(cols, *a, n), arg(cols, *b, n));
             for (i, o) in out.iter_mut().enumerate() {
@@ -487,53 +507,87 @@ fn exec(op: &Op, cols: &[Vec<f64>], out: &mut [f64], seed: u64, chunk: u64, samp
             }
         }
     }
+    true
+}
+
+/// No bits set when `r` is finite: `r - r` is +0.0 then, and NaN otherwise. An OR of these
+/// over a loop vectorises, where a count of `!is_finite` needs 64-bit compares SSE2 lacks.
+#[inline(always)]
+#[allow(clippy::eq_op)]
+fn non_finite_bits(r: f64) -> u64 {
+    (r - r).to_bits()
 }
 
 /// Applies `f` to every value; a generic so that each operator gets its own tight loop.
+/// Returns whether a result may be NaN or infinite, found on the way rather than by another
+/// pass over the column later.
 #[inline(always)]
-fn map1(a: &[f64], out: &mut [f64], f: impl Fn(f64) -> f64) {
+fn map1(a: &[f64], out: &mut [f64], f: impl Fn(f64) -> f64) -> bool {
+    let mut bad = 0;
     for (o, &x) in out.iter_mut().zip(a) {
-        *o = f(x);
+        let r = f(x);
+        *o = r;
+        bad |= non_finite_bits(r);
     }
+    bad != 0
 }
 
 kernel! {
-    fn unary(f: Func1, a: &[f64], out: &mut [f64]) {
+    /// Returns whether a result may be NaN or infinite.
+    fn unary(f: Func1, a: &[f64], out: &mut [f64]) -> bool {
         match f {
             Func1::Neg => map1(a, out, |x| -x),
             Func1::Abs => map1(a, out, f64::abs),
             Func1::Sqrt => map1(a, out, f64::sqrt),
-            Func1::Exp => fastmath::exp_slice(a, out),
-            Func1::Ln => fastmath::ln_slice(a, out),
+            Func1::Exp => {
+                fastmath::exp_slice(a, out);
+                true
+            }
+            Func1::Ln => {
+                fastmath::ln_slice(a, out);
+                true
+            }
             other => map1(a, out, |x| apply1(other, x)),
         }
     }
 }
 
+/// [`map1`] for two operands.
 #[inline(always)]
-fn map2(a: Arg, b: Arg, out: &mut [f64], f: impl Fn(f64, f64) -> f64) {
+fn map2(a: Arg, b: Arg, out: &mut [f64], f: impl Fn(f64, f64) -> f64) -> bool {
+    let mut bad = 0;
+    let mut put = |o: &mut f64, r: f64| {
+        *o = r;
+        bad |= non_finite_bits(r);
+    };
     match (a, b) {
         (Arg::Col(a), Arg::Col(b)) => {
             for ((o, &x), &y) in out.iter_mut().zip(a).zip(b) {
-                *o = f(x, y);
+                put(o, f(x, y));
             }
         }
         (Arg::Col(a), Arg::Const(y)) => {
             for (o, &x) in out.iter_mut().zip(a) {
-                *o = f(x, y);
+                put(o, f(x, y));
             }
         }
         (Arg::Const(x), Arg::Col(b)) => {
             for (o, &y) in out.iter_mut().zip(b) {
-                *o = f(x, y);
+                put(o, f(x, y));
             }
         }
-        (Arg::Const(x), Arg::Const(y)) => out.fill(f(x, y)),
+        (Arg::Const(x), Arg::Const(y)) => {
+            let r = f(x, y);
+            out.fill(r);
+            bad = non_finite_bits(r);
+        }
     }
+    bad != 0
 }
 
 kernel! {
-    fn binary(f: Func2, a: Arg, b: Arg, out: &mut [f64]) {
+    /// Returns whether a result may be NaN or infinite.
+    fn binary(f: Func2, a: Arg, b: Arg, out: &mut [f64]) -> bool {
         match f {
             Func2::Add => map2(a, b, out, |x, y| x + y),
             Func2::Sub => map2(a, b, out, |x, y| x - y),

@@ -500,7 +500,11 @@ impl Worker {
         self.bad.clear();
         for (node, nf) in self.acc.non_finite.iter_mut().enumerate() {
             let col = &cols.col(node)[..n];
-            let count = count_non_finite(col);
+            let count = if cols.may_be_non_finite(node) {
+                count_non_finite(col)
+            } else {
+                0
+            };
             if count > 0 {
                 let first = col.iter().position(|v| !v.is_finite()).unwrap_or(0) as u64;
                 *nf = (nf.0 + count as u64, nf.1.min(start + first));
