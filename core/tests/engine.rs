@@ -219,3 +219,28 @@ fn values_that_never_finish_finite_leave_no_statistics() {
         "{json}"
     );
 }
+
+#[test]
+fn non_finite_values_are_counted_whichever_operation_made_them() {
+    // About half of each is NaN or infinite: from a constant divided by a column, a column
+    // times a constant, a function of one argument, and `max` passing a NaN through.
+    let (m, _) = model(
+        r#"{"nodes": [
+            {"id": "u", "expr": "uniform(0, 1)"},
+            {"id": "a", "expr": "1 / (u < 0.5)"},
+            {"id": "b", "expr": "(1 / (u < 0.5)) * 2"},
+            {"id": "c", "expr": "max(0 / (u < 0.5), 1)"},
+            {"id": "d", "expr": "sqrt(u - 0.5)"}
+        ]}"#,
+    );
+    let out = run_with(&m, 20_000, 10, 1, &Unobserved);
+    for id in ["a", "b", "c", "d"] {
+        let x = out.summary.outputs.get(id).unwrap();
+        assert_eq!(x.count + x.non_finite, 20_000, "{id}");
+        assert!(
+            (9_000..11_000).contains(&x.non_finite),
+            "{id}: {}",
+            x.non_finite
+        );
+    }
+}
