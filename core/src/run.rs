@@ -825,28 +825,27 @@ fn sensitivity(model: &Model, rows: &[(u64, &[f64])], threads: usize) -> Named<V
     let rows = &rows[..rows.len().min(SENSITIVITY_ROWS)];
     let column = |node: usize| -> Vec<f64> { rows.iter().map(|(_, r)| r[node]).collect() };
     let all_finite = |col: &[f64]| col.iter().all(|v| v.is_finite());
-    let inputs: Vec<(usize, Vec<f64>)> = model.inputs.iter().map(|&i| (i, column(i))).collect();
-    // Each column is ranked once. A column with non-finite values is ranked per pair, on the
-    // rows where both sides are finite.
-    let ranked_inputs: Vec<Option<Ranked>> = par_map(&inputs, threads, |(_, c)| {
-        all_finite(c).then(|| Ranked::new(c))
+    // Each column is ranked once, and only its ranks are kept. A column with non-finite
+    // values is ranked per pair, on the rows where both sides are finite.
+    let inputs: Vec<(usize, Option<Ranked>)> = par_map(&model.inputs, threads, |&input| {
+        let x = column(input);
+        (input, all_finite(&x).then(|| Ranked::new(&x)))
     });
     let lists = par_map(&model.outputs, threads, |&output| {
         let y = column(output);
         let ranked_y = all_finite(&y).then(|| (Ranked::new(&y), Centred::new(&y)));
         let mut drivers: Vec<Driver> = inputs
             .iter()
-            .zip(&ranked_inputs)
-            .filter(|((input, _), _)| *input != output)
-            .map(|((input, x), rx)| {
+            .filter(|(input, _)| *input != output)
+            .map(|(input, rx)| {
                 let (rho, share) = match (rx, &ranked_y) {
                     (Some(rx), Some((ry, cy))) => (
                         sensitivity::spearman_ranked(rx, ry),
                         sensitivity::first_order_share_ranked(rx, cy),
                     ),
                     _ => {
-                        let (x, y): (Vec<f64>, Vec<f64>) = x
-                            .iter()
+                        let (x, y): (Vec<f64>, Vec<f64>) = column(*input)
+                            .into_iter()
                             .zip(&y)
                             .filter(|(a, b)| a.is_finite() && b.is_finite())
                             .unzip();

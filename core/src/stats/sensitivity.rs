@@ -10,10 +10,11 @@
 /// `inputs + outputs`.
 #[derive(Clone, Debug)]
 pub struct Ranked {
-    /// 1-based ranks (tied values sharing the average of their ranks) minus their mean
-    /// `(n + 1) / 2`: multiples of 1/2, so that sums of their products are exact.
-    centred: Vec<f64>,
-    /// The sum of squares of `centred`, exact.
+    /// Twice the 1-based ranks (tied values sharing the average of their ranks) minus their
+    /// mean `(n + 1) / 2`: integers, half the memory of the centred ranks as doubles, and sums
+    /// of their products are exact.
+    twice_centred: Vec<i32>,
+    /// The sum of squares of the centred ranks, exact.
     sum_squares: f64,
     /// `bins[i]`: which of the `floor(sqrt(n))` equal-count bins of the sorted order sample
     /// `i` falls in (ties by index), bin `b` holding sorted positions `b·n/B .. (b+1)·n/B`.
@@ -26,8 +27,9 @@ impl Ranked {
         let Sorted { words, low } = sorted_order(values);
         let index = |w: u64| (w & low) as usize;
         let key = |w: u64| order_key(values[index(w)]);
-        let mean = (n + 1) as f64 / 2.0;
-        let mut centred = vec![0.0; n];
+        // Fewer than 2^31 samples, which the u32 indices of `sorted_order` ensure.
+        let n_i32 = i32::try_from(n).unwrap_or(i32::MAX);
+        let mut twice_centred = vec![0; n];
         let mut start = 0;
         while start < n {
             let first = words[start];
@@ -36,10 +38,11 @@ impl Ranked {
             while end < n && (words[end] ^ first) & !low == 0 && key(words[end]) == key(first) {
                 end += 1;
             }
-            // Ranks start + 1 ..= end average to (start + 1 + end) / 2.
-            let rank = (start + 1 + end) as f64 / 2.0;
+            // Ranks start + 1 ..= end average to (start + 1 + end) / 2; less the mean of all,
+            // (n + 1) / 2, and doubled: start + end - n.
+            let twice = (start + end) as i32 - n_i32;
             for &w in &words[start..end] {
-                centred[index(w)] = rank - mean;
+                twice_centred[index(w)] = twice;
             }
             start = end;
         }
@@ -52,39 +55,40 @@ impl Ranked {
             }
         }
         Ranked {
-            sum_squares: exact_dot(&centred, &centred),
-            centred,
+            sum_squares: centred_dot(&twice_centred, &twice_centred),
+            twice_centred,
             bins,
         }
     }
 
     pub fn len(&self) -> usize {
-        self.centred.len()
+        self.twice_centred.len()
     }
 
     pub fn is_empty(&self) -> bool {
-        self.centred.is_empty()
+        self.twice_centred.is_empty()
     }
 }
 
-/// The sum of `a[i]·b[i]` for values whose products and partial sums are all exact (centred
-/// ranks: multiples of 1/4 below 2^51 for n up to about 10^5), so that the order of the sum
-/// cannot change bits and four lanes can break the chain of additions.
-fn exact_dot(a: &[f64], b: &[f64]) -> f64 {
+/// The sum of the products of two columns' centred ranks, given twice them. Every product
+/// and partial sum is an integer below 2^53 for n up to about 200,000 (|2c| <= n), so they
+/// are exact as doubles: the order of the sum cannot change bits, four lanes break the chain
+/// of additions, and the last division by 4 is exact too.
+fn centred_dot(a: &[i32], b: &[i32]) -> f64 {
     let mut lanes = [0.0; 4];
     let (a4, b4) = (a.chunks_exact(4), b.chunks_exact(4));
     let tail: f64 = a4
         .remainder()
         .iter()
         .zip(b4.remainder())
-        .map(|(x, y)| x * y)
+        .map(|(&x, &y)| f64::from(x) * f64::from(y))
         .sum();
     for (x, y) in a4.zip(b4) {
         for lane in 0..4 {
-            lanes[lane] += x[lane] * y[lane];
+            lanes[lane] += f64::from(x[lane]) * f64::from(y[lane]);
         }
     }
-    (lanes[0] + lanes[1]) + (lanes[2] + lanes[3]) + tail
+    ((lanes[0] + lanes[1]) + (lanes[2] + lanes[3]) + tail) / 4.0
 }
 
 /// Spearman rank correlation of `x` and `y` (average ranks for ties), in [-1, 1]; `0.0`
@@ -102,7 +106,7 @@ pub fn spearman_ranked(x: &Ranked, y: &Ranked) -> f64 {
     if x.len() < 2 || sxx == 0.0 || syy == 0.0 {
         return 0.0;
     }
-    let sxy = exact_dot(&x.centred, &y.centred);
+    let sxy = centred_dot(&x.twice_centred, &y.twice_centred);
     // `sqrt(s * s) == s` exactly in IEEE arithmetic, so a monotone relation gives exactly ±1.
     (sxy / (sxx * syy).sqrt()).clamp(-1.0, 1.0)
 }
