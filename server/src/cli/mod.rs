@@ -230,12 +230,17 @@ fn run_command(args: &RunArgs) -> Result<(), Failure> {
             ..spec.settings.precision.clone().unwrap_or_default()
         }),
     };
-    let settings = RunSettings::validate(
+    let mut settings = RunSettings::validate(
         &spec.settings.overridden_by(&overrides),
         args.max_iterations,
     )
     .and_then(|s| s.check_against(&model).map(|()| s))
     .map_err(|d| diagnostics(Some(&spec), &d))?;
+    if args.samples_csv.is_none() {
+        // No rows are written, so none are copied out: the summary is the same whatever the
+        // sample size (sensitivity reads the first rows of the sample, which does not change).
+        settings.sample_size = 0;
+    }
     let threads = args.threads.map_or_else(
         || std::thread::available_parallelism().map_or(1, |n| n.get()),
         |t| t as usize,
