@@ -28,15 +28,30 @@ fn chunk(c: &mut Criterion) {
         group.throughput(Throughput::Elements(
             (CHUNK_SIZE * model.nodes.len()) as u64,
         ));
-        let mut k = 0;
-        group.bench_function(name, |b| {
-            b.iter(|| {
-                k += 1;
-                model
-                    .program
-                    .run_chunk(&mut cols, CHUNK_SIZE, 42, black_box(k), Sampling::Random);
+        // Chunks from 16 on, where fixed draws go through their inversion tables. The same
+        // chunk with the kernels' baseline copies (`simd`) shows what AVX-512 adds.
+        for wide in [true, false] {
+            scenarioforge_core::simd::use_wide(wide);
+            let label = if wide {
+                name.to_string()
+            } else {
+                format!("{name} baseline")
+            };
+            let mut k = 16;
+            group.bench_function(label, |b| {
+                b.iter(|| {
+                    k += 1;
+                    model.program.run_chunk(
+                        &mut cols,
+                        CHUNK_SIZE,
+                        42,
+                        black_box(k),
+                        Sampling::Random,
+                    );
+                });
             });
-        });
+        }
+        scenarioforge_core::simd::use_wide(true);
     }
     group.finish();
 }
