@@ -324,15 +324,26 @@ impl Sketch {
             self.count += batch.len() as u64;
             if let Some(sign) = window {
                 // Every key is in the store's window: plain increments, with the window's
-                // place in registers rather than reloaded after every store.
+                // place and the counts' slice in registers. (Through the `Vec`, each increment
+                // might have changed its pointer, which was then loaded again after every one:
+                // a chain from store to load through the whole batch.)
                 let store = &mut self.stores[sign];
                 let offset = store.offset;
-                for &key in keys.iter() {
+                let counts = &mut store.counts[..];
+                let mut outside = keys.len();
+                for (k, &key) in keys.iter().enumerate() {
                     let index = (key & 0x7fff_ffff) as i32;
-                    match store.counts.get_mut(index.wrapping_sub(offset) as usize) {
+                    match counts.get_mut(index.wrapping_sub(offset) as usize) {
                         Some(count) => *count += 1,
-                        None => store.add(index, 1),
+                        None => {
+                            outside = k;
+                            break;
+                        }
                     }
+                }
+                // Not reached while `cover` holds, but counted right if it were.
+                for &key in &keys[outside..] {
+                    store.add((key & 0x7fff_ffff) as i32, 1);
                 }
                 continue;
             }
