@@ -106,72 +106,53 @@ impl Stream {
     }
 }
 
+/// `f` of each state that follows `state`, in `out`; returns the state after them.
+///
+/// Left to itself, LLVM vectorises this loop for x86-64's baseline SSE2, which has no 64-bit
+/// multiply: emulated, the two multiplies of `mix` cost twice as much as scalar code (2.3
+/// against 1.1 ns per value, measured here). There (`WIDE` false), four values per step with
+/// the state passed through `black_box` keep the code scalar while the four run in parallel.
+/// AVX-512 multiplies 64-bit lanes natively, and the plain loop vectorises eight wide.
+#[inline(always)]
+fn each_state<T, const WIDE: bool>(state: u64, out: &mut [T], f: impl Fn(u64) -> T) -> u64 {
+    let mut state = state;
+    if WIDE {
+        for x in out.iter_mut() {
+            state = state.wrapping_add(GAMMA);
+            *x = f(state);
+        }
+        return state;
+    }
+    let mut quads = out.chunks_exact_mut(4);
+    for quad in &mut quads {
+        let s0 = state.wrapping_add(GAMMA);
+        let s1 = s0.wrapping_add(GAMMA);
+        let s2 = s1.wrapping_add(GAMMA);
+        let s3 = s2.wrapping_add(GAMMA);
+        state = std::hint::black_box(s3);
+        quad[0] = f(s0);
+        quad[1] = f(s1);
+        quad[2] = f(s2);
+        quad[3] = f(s3);
+    }
+    for x in quads.into_remainder() {
+        state = state.wrapping_add(GAMMA);
+        *x = f(state);
+    }
+    state
+}
+
 kernel! {
     /// Fills `out` with the uniforms that follow state `state`; returns the state after them.
-    ///
-    /// Left to itself, LLVM vectorises this loop for x86-64's baseline SSE2, which has no
-    /// 64-bit multiply: emulated, the two multiplies of `mix` cost twice as much as scalar
-    /// code (2.3 against 1.1 ns per value, measured here). There, four values per step with the
-    /// state passed through `black_box` keep the code scalar while the four run in parallel.
-    /// AVX-512 multiplies 64-bit lanes natively, and the plain loop vectorises eight wide.
     fn fill_unit(state: u64, out: &mut [f64]) -> u64 {
-        if WIDE {
-            let mut state = state;
-            for x in out.iter_mut() {
-                state = state.wrapping_add(GAMMA);
-                *x = unit(mix(state));
-            }
-            return state;
-        }
-        let mut state = state;
-        let mut quads = out.chunks_exact_mut(4);
-        for quad in &mut quads {
-            let s0 = state.wrapping_add(GAMMA);
-            let s1 = s0.wrapping_add(GAMMA);
-            let s2 = s1.wrapping_add(GAMMA);
-            let s3 = s2.wrapping_add(GAMMA);
-            state = std::hint::black_box(s3);
-            quad[0] = unit(mix(s0));
-            quad[1] = unit(mix(s1));
-            quad[2] = unit(mix(s2));
-            quad[3] = unit(mix(s3));
-        }
-        for x in quads.into_remainder() {
-            state = state.wrapping_add(GAMMA);
-            *x = unit(mix(state));
-        }
-        state
+        each_state::<_, WIDE>(state, out, |s| unit(mix(s)))
     }
 }
 
 kernel! {
-    /// The words that follow state `state`. Plain loops, as in `fill_unit`'s AVX-512 copy:
-    /// four words at a time for the baseline, for the same reason as there.
+    /// The words that follow state `state`.
     fn peek_u64(state: u64, out: &mut [u64]) {
-        let mut state = state;
-        if WIDE {
-            for x in out.iter_mut() {
-                state = state.wrapping_add(GAMMA);
-                *x = mix(state);
-            }
-            return;
-        }
-        let mut quads = out.chunks_exact_mut(4);
-        for quad in &mut quads {
-            let s0 = state.wrapping_add(GAMMA);
-            let s1 = s0.wrapping_add(GAMMA);
-            let s2 = s1.wrapping_add(GAMMA);
-            let s3 = s2.wrapping_add(GAMMA);
-            state = std::hint::black_box(s3);
-            quad[0] = mix(s0);
-            quad[1] = mix(s1);
-            quad[2] = mix(s2);
-            quad[3] = mix(s3);
-        }
-        for x in quads.into_remainder() {
-            state = state.wrapping_add(GAMMA);
-            *x = mix(state);
-        }
+        each_state::<_, WIDE>(state, out, mix);
     }
 }
 
