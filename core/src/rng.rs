@@ -193,7 +193,11 @@ mod tests {
 
     #[test]
     fn a_filled_batch_is_the_values_one_at_a_time() {
-        for n in [0, 1, 3, 4, 5, 4096, 4099] {
+        for (wide, n) in [false, true]
+            .into_iter()
+            .flat_map(|w| [0, 1, 3, 4, 5, 4096, 4099].map(|n| (w, n)))
+        {
+            crate::simd::use_wide(wide);
             let mut one = Stream::new(3, 1, 4);
             let mut batch = one.clone();
             let mut out = vec![0.0; n];
@@ -208,7 +212,11 @@ mod tests {
     #[test]
     fn peeked_words_are_the_next_ones_and_skips_are_counted() {
         assert_eq!(GAMMA.wrapping_mul(GAMMA_INVERSE), 1);
-        for n in [0, 1, 5, 64] {
+        for (wide, n) in [false, true]
+            .into_iter()
+            .flat_map(|w| [0, 1, 5, 64].map(|n| (w, n)))
+        {
+            crate::simd::use_wide(wide);
             let mut one = Stream::new(9, 2, 1);
             let start = one.clone();
             let mut peeked = vec![0; n];

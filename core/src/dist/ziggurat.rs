@@ -156,14 +156,23 @@ mod tests {
     #[test]
     fn a_filled_batch_is_the_draws_one_at_a_time() {
         let z = tables();
-        // Long enough to meet refused words in every position of a block, and the tail.
-        for n in [0, 1, 63, 64, 65, 200_000] {
+        // Long enough to meet refused words in every position of a block, and the tail; with
+        // either copy of the kernels.
+        for (wide, n) in [false, true]
+            .into_iter()
+            .flat_map(|w| [0, 1, 63, 64, 65, 200_000].map(|n| (w, n)))
+        {
+            crate::simd::use_wide(wide);
             let mut one = Stream::new(5, 3, 2);
             let mut batch = one.clone();
             let mut out = vec![0.0; n];
             z.fill(&mut batch, &mut out);
             for (i, x) in out.iter().enumerate() {
-                assert_eq!(x.to_bits(), z.sample(&mut one).to_bits(), "draw {i} of {n}");
+                assert_eq!(
+                    x.to_bits(),
+                    z.sample(&mut one).to_bits(),
+                    "draw {i} of {n}, {wide}"
+                );
             }
             assert_eq!(batch.next_u64(), one.next_u64(), "stream after {n} draws");
         }
