@@ -59,12 +59,7 @@ impl Ziggurat {
     #[inline]
     pub(crate) fn sample(&self, rng: &mut Stream) -> f64 {
         loop {
-            let bits = rng.next_u64();
-            // The low 8 bits pick the layer; the top 53, independent of them, give a
-            // uniform in [-1, 1).
-            let i = (bits & 0xff) as usize;
-            let u = (bits >> 11) as f64 * (1.0 / (1u64 << 52) as f64) - 1.0;
-            let x = u * self.x[i];
+            let (i, u, x) = layer_point(&self.x, rng.next_u64());
             if x.abs() < self.x[i + 1] {
                 return x;
             }
@@ -127,14 +122,22 @@ kernel! {
     fn first_attempts(x: &[f64; 257], words: &[u64], draws: &mut [f64]) -> u64 {
         let mut refused = 0;
         for ((&bits, draw), k) in words.iter().zip(draws.iter_mut()).zip(0..BLOCK) {
-            let i = (bits & 0xff) as usize;
-            let u = (bits >> 11) as f64 * (1.0 / (1u64 << 52) as f64) - 1.0;
-            let v = u * x[i];
+            let (i, _, v) = layer_point(x, bits);
             *draw = v;
+            // `v` is never NaN: `>=` is `sample`'s `<` negated.
             refused |= u64::from(v.abs() >= x[i + 1]) << k;
         }
         refused
     }
+}
+
+/// What one random word makes of an attempt: its layer `i` (the low 8 bits), a uniform `u` in
+/// [-1, 1) (the top 53 bits, independent of them) and the point `u·x[i]` across the layer.
+#[inline(always)]
+fn layer_point(x: &[f64; 257], bits: u64) -> (usize, f64, f64) {
+    let i = (bits & 0xff) as usize;
+    let u = (bits >> 11) as f64 * (1.0 / (1u64 << 52) as f64) - 1.0;
+    (i, u, u * x[i])
 }
 
 /// A draw from the normal tail beyond `R` (Marsaglia 1964), negated when `negative`.
