@@ -338,14 +338,14 @@ pub struct Columns {
     cols: Vec<Vec<f64>>,
     /// Whether each column may hold a NaN or an infinity: false when the instruction that
     /// wrote it saw that it does not, so that it need not be searched.
-    unchecked: Vec<bool>,
+    may_be_non_finite: Vec<bool>,
 }
 
 impl Columns {
     pub fn new(slots: usize) -> Columns {
         Columns {
             cols: (0..slots).map(|_| vec![0.0; CHUNK_SIZE]).collect(),
-            unchecked: vec![true; slots],
+            may_be_non_finite: vec![true; slots],
         }
     }
 
@@ -356,7 +356,7 @@ impl Columns {
     /// Whether column `slot` may hold a NaN or an infinity after [`Program::run_chunk`]:
     /// false when it is known to hold none.
     pub fn may_be_non_finite(&self, slot: usize) -> bool {
-        self.unchecked[slot]
+        self.may_be_non_finite[slot]
     }
 }
 
@@ -404,7 +404,7 @@ impl Program {
                 // The output column is taken out while the instruction reads the others;
                 // the compiler never makes an instruction read its own output.
                 let mut out = std::mem::take(&mut cols.cols[instr.out]);
-                cols.unchecked[instr.out] =
+                cols.may_be_non_finite[instr.out] =
                     exec(&instr.op, &cols.cols, &mut out[..n], seed, chunk, sampling);
                 cols.cols[instr.out] = out;
             }
