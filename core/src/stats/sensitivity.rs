@@ -215,8 +215,8 @@ fn order_key(v: f64) -> u64 {
     }
 }
 
-/// The indices of `values` sorted by [`order_key`], ties by index, in the low bits of words
-/// whose bits above them are the top of the key.
+/// What [`sorted_order`] gives: words whose low bits are the indices and whose bits above
+/// them are the top of each value's key.
 struct Sorted {
     words: Vec<u64>,
     /// The mask of the index bits.
@@ -226,20 +226,21 @@ struct Sorted {
 /// The indices of `values` sorted by [`order_key`], ties by index.
 ///
 /// Each entry is one word: the key's top bits over the index in the low `b` bits (`b` the
-/// bits an index needs), so the radix sort moves 8 bytes per entry rather than 16. Keys
-/// that agree in all but their low `b` bits come out by index; such runs (exact ties, or
-/// values within about 2^(b-52) of each other) are then put in full key order.
+/// bits an index needs), so the sort compares and moves plain 8-byte integers; the words are
+/// distinct, so `sort_unstable` gives one defined order. (A hand-written LSD radix sort on
+/// these words was 9% slower at 20,000 values.) Keys that agree in all but their low `b` bits
+/// come out by index; such runs (exact ties, or values within about 2^(b-52) of each other)
+/// are then put in full key order.
 fn sorted_order(values: &[f64]) -> Sorted {
     let n = values.len();
     let b = usize::BITS - n.saturating_sub(1).leading_zeros();
     let low = (1u64 << b) - 1;
-    let packed: Vec<u64> = values
+    let mut packed: Vec<u64> = values
         .iter()
         .zip(0u64..)
         .map(|(&v, i)| order_key(v) & !low | i)
         .collect();
-    // The words start in index order, so a stable sort on the key bits alone is enough.
-    let mut packed = radix_sort(packed, b);
+    packed.sort_unstable();
     let index = |p: u64| (p & low) as usize;
     let mut start = 0;
     while start < n {
@@ -255,39 +256,6 @@ fn sorted_order(values: &[f64]) -> Sorted {
         start += run;
     }
     Sorted { words: packed, low }
-}
-
-/// Sorts words stably by their bits from `from` up: an LSD radix sort on 11-bit digits,
-/// skipping digits every word shares. Ranking is the fixed cost of every run (each input
-/// and output column of the 20,000-row sample), and this is several times faster than a
-/// comparison sort there. One pass counts every digit's histogram.
-fn radix_sort(mut words: Vec<u64>, from: u32) -> Vec<u64> {
-    const DIGIT: u32 = 11;
-    const BUCKETS: usize = 1 << DIGIT;
-    let shifts: Vec<u32> = (from..64).step_by(DIGIT as usize).collect();
-    let mut counts = vec![[0u32; BUCKETS]; shifts.len()];
-    for &w in &words {
-        for (count, &shift) in counts.iter_mut().zip(&shifts) {
-            count[((w >> shift) as usize) & (BUCKETS - 1)] += 1;
-        }
-    }
-    let mut spare = vec![0; words.len()];
-    for (count, &shift) in counts.iter_mut().zip(&shifts) {
-        if count.contains(&(words.len() as u32)) {
-            continue;
-        }
-        let mut offset = 0;
-        for c in count.iter_mut() {
-            (*c, offset) = (offset, offset + *c);
-        }
-        for &w in &words {
-            let digit = ((w >> shift) as usize) & (BUCKETS - 1);
-            spare[count[digit] as usize] = w;
-            count[digit] += 1;
-        }
-        std::mem::swap(&mut words, &mut spare);
-    }
-    words
 }
 
 #[cfg(test)]

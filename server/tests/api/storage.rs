@@ -12,6 +12,25 @@ async fn execute(app: &TestApp, sql: &str) {
     sqlx::raw_sql(sql).execute(&app.state.pool).await.unwrap();
 }
 
+/// A trigger that refuses rows as a full disk does, for each `level` ("statement" or "row"),
+/// after running `first` (PL/pgSQL statements).
+async fn fill_the_disk(app: &TestApp, first: &str, level: &str) {
+    execute(
+        app,
+        &format!(
+            "create function disk_full() returns trigger language plpgsql as $$
+             begin
+               {first}
+               raise exception 'could not extend file: No space left on device'
+                 using errcode = 'disk_full';
+             end $$;
+             create trigger disk_full before insert on run_samples
+               for each {level} execute function disk_full();"
+        ),
+    )
+    .await;
+}
+
 async fn check_failed_with_summary(app: &TestApp, reason: &str) {
     let (id, _) = app
         .create_run(&model(STARTUP), &json!({"iterations": 20000, "seed": 4}))
@@ -50,17 +69,7 @@ async fn check_failed_with_summary(app: &TestApp, reason: &str) {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_full_disk_fails_the_run_and_keeps_its_summary() {
     let app = TestApp::spawn().await;
-    execute(
-        &app,
-        "create function disk_full() returns trigger language plpgsql as $$
-         begin
-           raise exception 'could not extend file: No space left on device'
-             using errcode = 'disk_full';
-         end $$;
-         create trigger disk_full before insert on run_samples
-           for each statement execute function disk_full();",
-    )
-    .await;
+    fill_the_disk(&app, "", "statement").await;
     check_failed_with_summary(&app, "the database's disk is full").await;
 }
 
@@ -71,17 +80,11 @@ async fn a_copy_cut_short_leaves_no_connection_out_of_step() {
     // short. Every later query must still get its own answer, whichever connection serves it.
     // (Before the fix about one attempt in five read another query's answer: three attempts.)
     let app = TestApp::spawn_with(&[("DB_POOL_MAX", "4")]).await;
-    execute(
+    execute(&app, "create sequence rows_seen").await;
+    fill_the_disk(
         &app,
-        "create sequence rows_seen;
-         create function disk_full() returns trigger language plpgsql as $$
-         begin
-           if nextval('rows_seen') > 1 then perform pg_sleep(0.5); end if;
-           raise exception 'could not extend file: No space left on device'
-             using errcode = 'disk_full';
-         end $$;
-         create trigger disk_full before insert on run_samples
-           for each row execute function disk_full();",
+        "if nextval('rows_seen') > 1 then perform pg_sleep(0.5); end if;",
+        "row",
     )
     .await;
     for seed in 0..3 {
