@@ -11,6 +11,7 @@ use crate::model::{MIN_PRECISION_ITERATIONS, Precision, RunSettings};
 use crate::rng::iteration_hash;
 use crate::sample::BottomK;
 use crate::simd::kernel;
+use crate::stats::bins::{FineBins, Grid};
 use crate::stats::moments::Moments;
 use crate::stats::sensitivity::{self, Centred, Ranked};
 use crate::stats::sketch::Sketch;
@@ -89,19 +90,29 @@ pub fn run(
         n_chunks,
         converged: AtomicBool::new(false),
     };
-    let accs: Vec<Accumulator> = if threads == 1 {
-        vec![shared.work()]
+    // Chunk 0 first, alone: it decides each output's histogram grid, which every worker
+    // needs before it counts a value (see `stats::bins`).
+    let mut first = Worker::new(model);
+    let go_on = shared.step(&mut first);
+    let accs: Vec<Accumulator> = if threads == 1 || !go_on {
+        vec![shared.work(first)]
     } else {
+        let grids = first.acc.grids();
         std::thread::scope(|s| {
-            let handles: Vec<_> = (0..threads).map(|_| s.spawn(|| shared.work())).collect();
+            let shared = &shared;
+            let mut handles = vec![s.spawn(move || shared.work(first))];
+            for _ in 1..threads {
+                let worker = Worker::with_grids(model, &grids);
+                handles.push(s.spawn(move || shared.work(worker)));
+            }
             handles
                 .into_iter()
                 .map(|h| h.join().unwrap_or_else(|e| std::panic::resume_unwind(e)))
                 .collect()
         })
     };
-    let stopped = *shared.stopped.lock().unwrap_or_else(|e| e.into_inner());
     let merge = shared.merge.into_inner().unwrap_or_else(|e| e.into_inner());
+    let stopped = *shared.stopped.lock().unwrap_or_else(|e| e.into_inner());
     let sample = shared
         .sample
         .into_inner()
@@ -418,6 +429,8 @@ impl Merge {
 #[derive(Debug)]
 struct Accumulator {
     sketches: Vec<Sketch>,
+    /// Per output: exact counts on the histogram grid that chunk 0 chose.
+    bins: Vec<FineBins>,
     /// Per output, per threshold: finite values below it.
     below: Vec<Vec<u64>>,
     /// Per node: non-finite values and the first iteration that had one.
@@ -428,6 +441,7 @@ impl Accumulator {
     fn new(model: &Model) -> Accumulator {
         Accumulator {
             sketches: model.outputs.iter().map(|_| Sketch::new()).collect(),
+            bins: model.outputs.iter().map(|_| FineBins::default()).collect(),
             below: model
                 .outputs
                 .iter()
@@ -437,8 +451,24 @@ impl Accumulator {
         }
     }
 
+    /// An empty accumulator that counts on `grids` (one per output).
+    fn with_grids(model: &Model, grids: &[Option<Grid>]) -> Accumulator {
+        let mut acc = Accumulator::new(model);
+        for (bins, &grid) in acc.bins.iter_mut().zip(grids) {
+            *bins = FineBins::new(grid);
+        }
+        acc
+    }
+
+    fn grids(&self) -> Vec<Option<Grid>> {
+        self.bins.iter().map(FineBins::grid).collect()
+    }
+
     fn merge(&mut self, other: &Accumulator) {
         for (a, b) in self.sketches.iter_mut().zip(&other.sketches) {
+            a.merge(b);
+        }
+        for (a, b) in self.bins.iter_mut().zip(&other.bins) {
             a.merge(b);
         }
         for (a, b) in self.below.iter_mut().zip(&other.below) {
@@ -459,6 +489,8 @@ struct Worker {
     cols: Columns,
     width: usize,
     finite: Vec<f64>,
+    /// Chunk 0's values of an output, sorted to choose its histogram grid.
+    scratch: Vec<f64>,
     bad: Vec<usize>,
     /// `(hash, iteration)` of the rows of the last chunk that may enter the sample, and
     /// their values, row after row.
@@ -473,10 +505,18 @@ impl Worker {
             cols: Columns::new(model.program.slots),
             width: model.nodes.len(),
             finite: Vec::with_capacity(CHUNK_SIZE),
+            scratch: Vec::new(),
             bad: Vec::with_capacity(model.nodes.len()),
             candidates: Vec::new(),
             candidate_rows: Vec::new(),
         }
+    }
+
+    /// A worker for a run whose chunk 0 chose `grids`.
+    fn with_grids(model: &Model, grids: &[Option<Grid>]) -> Worker {
+        let mut worker = Worker::new(model);
+        worker.acc = Accumulator::with_grids(model, grids);
+        worker
     }
 
     /// Evaluates chunk `chunk`, accumulates what merges in any order, keeps the rows whose
@@ -523,6 +563,12 @@ impl Worker {
             }
             let m = Moments::from_slice(col);
             self.acc.sketches[o].insert_slice_with_extremes(col, m.min(), m.max());
+            if chunk == 0 {
+                self.scratch.clear();
+                self.scratch.extend_from_slice(col);
+                self.acc.bins[o] = FineBins::new(Grid::from_first_chunk(&mut self.scratch));
+            }
+            self.acc.bins[o].insert_slice(col);
             moments.push(m);
             for (count, &t) in self.acc.below[o]
                 .iter_mut()
@@ -550,8 +596,9 @@ impl Worker {
     /// its sample candidates, taken out to be merged in chunk order; `None` otherwise.
     fn ordered_part(&mut self, model: &Model, settings: &RunSettings) -> Option<Ordered> {
         settings.precision.as_ref()?;
+        let grids = self.acc.grids();
         Some(Ordered {
-            acc: std::mem::replace(&mut self.acc, Accumulator::new(model)),
+            acc: std::mem::replace(&mut self.acc, Accumulator::with_grids(model, &grids)),
             candidates: std::mem::take(&mut self.candidates),
             rows: std::mem::take(&mut self.candidate_rows),
         })
@@ -572,61 +619,64 @@ impl Worker {
 impl Shared<'_> {
     /// One worker: takes chunks in increasing order until none are left or the run stops.
     /// Every chunk taken is finished, so the chunks done are always a prefix `0..k`.
-    fn work(&self) -> Accumulator {
-        let mut worker = Worker::new(self.model);
-        loop {
-            if self
+    fn work(&self, mut worker: Worker) -> Accumulator {
+        while self.step(&mut worker) {}
+        worker.acc
+    }
+
+    /// Takes the next chunk and runs it; false when none is left or the run stops.
+    fn step(&self, worker: &mut Worker) -> bool {
+        if self.converged.load(Ordering::Relaxed)
+            || self
                 .stopped
                 .lock()
                 .unwrap_or_else(|e| e.into_inner())
                 .is_some()
-                || self.converged.load(Ordering::Relaxed)
-            {
-                break;
-            }
-            if let Some(stop) = self.observer.should_stop() {
-                self.stopped
-                    .lock()
-                    .unwrap_or_else(|e| e.into_inner())
-                    .get_or_insert(stop);
-                break;
-            }
-            let chunk = self.next_chunk.fetch_add(1, Ordering::Relaxed);
-            if chunk >= self.n_chunks {
-                break;
-            }
-            let threshold = self.sample_threshold.load(Ordering::Relaxed);
-            let (n, moments) = worker.chunk(self.model, self.settings, chunk, threshold);
-            let ordered = worker.ordered_part(self.model, self.settings);
-            if ordered.is_none() && !worker.candidates.is_empty() {
-                let mut sample = self.sample.lock().unwrap_or_else(|e| e.into_inner());
-                worker.offer_candidates(&mut sample);
-                self.sample_threshold
-                    .fetch_min(sample.threshold(), Ordering::Relaxed);
-            }
-            let mut merge = self.merge.lock().unwrap_or_else(|e| e.into_inner());
-            let advanced = merge.add(
-                chunk,
-                ChunkOut {
-                    n,
-                    moments,
-                    ordered,
-                },
-            );
-            if merge.converged {
-                self.converged.store(true, Ordering::Relaxed);
-            }
-            if let Some(t) = &merge.target {
-                self.sample_threshold
-                    .fetch_min(t.sample.threshold(), Ordering::Relaxed);
-            }
-            if advanced {
-                let progress = merge.progress(self.model, self.settings.iterations);
-                drop(merge);
-                self.observer.progress(&progress);
-            }
+        {
+            return false;
         }
-        worker.acc
+        if let Some(stop) = self.observer.should_stop() {
+            self.stopped
+                .lock()
+                .unwrap_or_else(|e| e.into_inner())
+                .get_or_insert(stop);
+            return false;
+        }
+        let chunk = self.next_chunk.fetch_add(1, Ordering::Relaxed);
+        if chunk >= self.n_chunks {
+            return false;
+        }
+        let threshold = self.sample_threshold.load(Ordering::Relaxed);
+        let (n, moments) = worker.chunk(self.model, self.settings, chunk, threshold);
+        let ordered = worker.ordered_part(self.model, self.settings);
+        if ordered.is_none() && !worker.candidates.is_empty() {
+            let mut sample = self.sample.lock().unwrap_or_else(|e| e.into_inner());
+            worker.offer_candidates(&mut sample);
+            self.sample_threshold
+                .fetch_min(sample.threshold(), Ordering::Relaxed);
+        }
+        let mut merge = self.merge.lock().unwrap_or_else(|e| e.into_inner());
+        let advanced = merge.add(
+            chunk,
+            ChunkOut {
+                n,
+                moments,
+                ordered,
+            },
+        );
+        if merge.converged {
+            self.converged.store(true, Ordering::Relaxed);
+        }
+        if let Some(t) = &merge.target {
+            self.sample_threshold
+                .fetch_min(t.sample.threshold(), Ordering::Relaxed);
+        }
+        if advanced {
+            let progress = merge.progress(self.model, self.settings.iterations);
+            drop(merge);
+            self.observer.progress(&progress);
+        }
+        true
     }
 }
 
@@ -653,7 +703,8 @@ fn finish(
         let sketch = &acc.sketches[o];
         let count = moments.count();
         let stats = (count > 0).then(|| {
-            let q = |p: f64| sketch.quantile(p).unwrap_or(f64::NAN);
+            let bins = &acc.bins[o];
+            let q = |p: f64| bins.quantile(sketch, p).unwrap_or(f64::NAN);
             let (lo, hi) = (q(0.005), q(0.995));
             OutputStats {
                 mean: moments.mean(),
@@ -685,7 +736,7 @@ fn finish(
                         .map(|(&t, &b)| (threshold_key(t), b as f64 / count as f64))
                         .collect(),
                 ),
-                histogram: sketch.histogram(lo, hi, 50),
+                histogram: bins.histogram(sketch, lo, hi, 50),
             }
         });
         outputs.push((

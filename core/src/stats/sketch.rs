@@ -22,8 +22,6 @@
 
 use std::sync::OnceLock;
 
-use serde::{Deserialize, Serialize};
-
 use super::Moments;
 use crate::simd::kernel;
 
@@ -259,19 +257,6 @@ impl PartialEq for Sketch {
             && self.max.to_bits() == other.max.to_bits()
             && self.stores == other.stores
     }
-}
-
-/// Counts of a sketch's values in equal-width bins (see [`Sketch::histogram`]).
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
-pub struct Histogram {
-    /// `bins + 1` bin edges from `lo` to `hi`; bin `i` is `[edges[i], edges[i + 1])`, and the
-    /// last bin also holds values equal to `hi`.
-    pub edges: Vec<f64>,
-    pub counts: Vec<u64>,
-    /// Count of values below `lo`.
-    pub below: u64,
-    /// Count of values above `hi`.
-    pub above: u64,
 }
 
 impl Sketch {
@@ -527,43 +512,55 @@ impl Sketch {
         clamp(sum / weight, self.min, self.max)
     }
 
-    /// Counts of the values in `bins` equal-width bins from `lo` to `hi` (swapped if
-    /// reversed); each bucket's count goes to the bin of its representative value. `lo ==
-    /// hi` or `bins == 0` gives one bin. The counts, `below` and `above` add up to
-    /// [`Sketch::count`].
-    pub fn histogram(&self, lo: f64, hi: f64, bins: usize) -> Histogram {
-        let (lo, hi) = if hi < lo { (hi, lo) } else { (lo, hi) };
-        let bins = if lo == hi { 1 } else { bins.max(1) };
-        let width = hi - lo;
-        let mut edges: Vec<f64> = (0..=bins)
-            .map(|i| lo + width * (i as f64 / bins as f64))
-            .collect();
-        edges[bins] = hi;
-        let mut histogram = Histogram {
-            counts: vec![0; bins],
-            below: 0,
-            above: 0,
-            edges,
-        };
-        for (value, n) in self.buckets() {
-            if value < lo {
-                histogram.below += n;
-            } else if value > hi {
-                histogram.above += n;
+    /// An estimate of how many values lie below `x`: whole buckets below it, and the bucket
+    /// that holds `x` in proportion to where `x` falls between its bounds (the bounds clamped
+    /// to the exact min and max; zero is an atom). Non-decreasing in `x`; 0 for NaN.
+    pub fn count_below(&self, x: f64) -> f64 {
+        if self.count == 0 || x.is_nan() || x <= self.min {
+            return 0.0;
+        }
+        if x > self.max {
+            return self.count as f64;
+        }
+        let mut below = 0.0;
+        for (lower, upper, n) in self.bucket_bounds() {
+            if x >= upper && upper > lower || x > upper {
+                below += n as f64;
             } else {
-                // The arithmetic guess can be one off at an edge; the edges decide.
-                let edges = &histogram.edges;
-                let mut bin = (((value - lo) / width * bins as f64) as usize).min(bins - 1);
-                while bin > 0 && value < edges[bin] {
-                    bin -= 1;
+                if x > lower && upper > lower {
+                    below += n as f64 * (x - lower) / (upper - lower);
                 }
-                while bin + 1 < bins && value >= edges[bin + 1] {
-                    bin += 1;
-                }
-                histogram.counts[bin] += n;
+                break;
             }
         }
-        histogram
+        below
+    }
+
+    /// Non-empty buckets as `(lower, upper, count)` in increasing value order: the range of
+    /// values each bucket holds, clamped to the exact [min, max] (zero as `(0, 0, count)`).
+    fn bucket_bounds(&self) -> impl Iterator<Item = (f64, f64, u64)> + '_ {
+        let (min, max) = (self.min, self.max);
+        let clamp = move |v: f64| clamp(v, min, max);
+        let magnitude = |index: i32| {
+            let biased = index.div_euclid(PER_BINADE).clamp(1, 2046);
+            let j = index.rem_euclid(PER_BINADE);
+            let binade = f64::from_bits((biased as u64) << 52);
+            (
+                binade * (1.0 + f64::from(j) / f64::from(PER_BINADE)),
+                binade * (1.0 + f64::from(j + 1) / f64::from(PER_BINADE)),
+            )
+        };
+        let [positive, negative] = &self.stores;
+        let negative = negative.nonzero().rev().map(move |(i, n)| {
+            let (a, b) = magnitude(i);
+            (clamp(-b), clamp(-a), n)
+        });
+        let zero = (self.zero > 0).then_some((clamp(0.0), clamp(0.0), self.zero));
+        let positive = positive.nonzero().map(move |(i, n)| {
+            let (a, b) = magnitude(i);
+            (clamp(a), clamp(b), n)
+        });
+        negative.chain(zero).chain(positive)
     }
 
     /// Non-empty buckets as `(representative value, count)` in increasing value order, the
@@ -588,6 +585,7 @@ impl Sketch {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::stats::bins::{FineBins, Histogram};
 
     #[test]
     fn known_extremes_give_the_same_sketch() {
@@ -726,6 +724,11 @@ mod tests {
         }
     }
 
+    /// The display histogram from the sketch alone (no fine bins).
+    fn histogram(sketch: &Sketch, lo: f64, hi: f64, bins: usize) -> Histogram {
+        FineBins::default().histogram(sketch, lo, hi, bins)
+    }
+
     /// Every query's bits and the whole state, for comparing sketches.
     fn fingerprint(sketch: &Sketch) -> Vec<u64> {
         let mut out = vec![sketch.count()];
@@ -736,7 +739,7 @@ mod tests {
             out.push(sketch.tail_mean_low(f).to_bits());
             out.push(sketch.tail_mean_high(f).to_bits());
         }
-        let h = sketch.histogram(-3.0, 7.0, 50);
+        let h = histogram(sketch, -3.0, 7.0, 50);
         out.extend(h.counts);
         out.extend([h.below, h.above]);
         out
@@ -853,7 +856,7 @@ mod tests {
             let got = sketch.quantile(q).unwrap_or(f64::NAN);
             assert!(((got - exact) / exact).abs() <= RELATIVE_ACCURACY, "q={q}");
         }
-        let h = sketch.histogram(-1.0, 1.0, 10);
+        let h = histogram(&sketch, -1.0, 1.0, 10);
         assert_eq!(h.counts.iter().sum::<u64>() + h.below + h.above, 100_000);
 
         // A strictly descending stream grows the window downward one bucket at a time.
@@ -884,7 +887,7 @@ mod tests {
                 (5.0, -5.0, 3),
                 (0.0, 1.0, 0),
             ] {
-                let h = sketch.histogram(lo, hi, bins);
+                let h = histogram(&sketch, lo, hi, bins);
                 assert_eq!(h.edges.len(), h.counts.len() + 1, "{name}");
                 assert_eq!(h.counts.iter().sum::<u64>() + h.below + h.above, 100_000);
             }
@@ -892,7 +895,7 @@ mod tests {
         // uniform(0,1) in ten bins: each holds about a tenth (bucket edges move values by
         // at most 0.39%, so only the bins' borders blur).
         let sketch = sketch_of(&uniforms(40, 100_000));
-        let h = sketch.histogram(0.0, 1.0, 10);
+        let h = histogram(&sketch, 0.0, 1.0, 10);
         assert_eq!((h.below, h.above), (0, 0));
         assert_eq!(h.edges[10], 1.0);
         for &c in &h.counts {
@@ -939,7 +942,7 @@ mod tests {
         assert_eq!(empty.quantile(0.5), None);
         assert!(empty.tail_mean_low(0.05).is_nan());
         assert_eq!(empty.min(), None);
-        let h = empty.histogram(0.0, 1.0, 4);
+        let h = histogram(&empty, 0.0, 1.0, 4);
         assert_eq!((h.counts, h.below, h.above), (vec![0; 4], 0, 0));
 
         let mut s = Sketch::new();
@@ -961,10 +964,10 @@ mod tests {
         assert_eq!(one.tail_mean_low(f64::INFINITY), -42.0);
         assert_eq!(one.tail_mean_low(f64::NAN), -42.0);
         for (lo, hi) in [(f64::NAN, 1.0), (0.0, f64::INFINITY), (f64::NAN, f64::NAN)] {
-            let h = one.histogram(lo, hi, 3);
+            let h = histogram(&one, lo, hi, 3);
             assert_eq!(h.counts.iter().sum::<u64>() + h.below + h.above, 1);
         }
-        let h = one.histogram(-42.0, -42.0, 5);
+        let h = histogram(&one, -42.0, -42.0, 5);
         assert_eq!((h.edges, h.counts), (vec![-42.0, -42.0], vec![1]));
 
         let mut extremes = Sketch::new();

@@ -65,6 +65,19 @@ pub fn Histogram(stats: OutputStats, #[prop(into)] title: String) -> impl IntoVi
         h.edges.last().copied().unwrap_or(1.0),
     );
     let max = h.counts.iter().copied().max().unwrap_or(1).max(1) as f64;
+    // The y axis reads as the share of all iterations in a bin, so charts of runs of
+    // different lengths compare.
+    let total = h.total().max(1) as f64;
+    let y_axis = ticks(0.0, max / total, 4)
+        .into_iter()
+        .map(|share| {
+            let y = scale(share * total, 0.0, max, H - PAD_B, PAD_T);
+            view! {
+                <line class="grid" x1=PAD_L x2=W - PAD_R y1=y y2=y></line>
+                <text class="tick-label" x=PAD_L - 6.0 y=y + 4.0 text-anchor="end">{format::percent(share)}</text>
+            }
+        })
+        .collect_view();
     let bars = h
         .counts
         .iter()
@@ -101,6 +114,7 @@ pub fn Histogram(stats: OutputStats, #[prop(into)] title: String) -> impl IntoVi
     view! {
         <figure class="chart">
             <svg viewBox=format!("0 0 {W} {H}") role="img" aria-label=title.clone()>
+                {y_axis}
                 {bars}
                 {markers}
                 <line class="axis" x1=PAD_L x2=W - PAD_R y1=H - PAD_B y2=H - PAD_B></line>
@@ -119,19 +133,15 @@ pub fn Cumulative(stats: OutputStats, #[prop(into)] title: String) -> impl IntoV
         h.edges.first().copied().unwrap_or(0.0),
         h.edges.last().copied().unwrap_or(1.0),
     );
-    let total = (h.counts.iter().sum::<u64>() + h.below + h.above).max(1) as f64;
-    let mut acc = h.below as f64;
-    let mut points = vec![format!(
-        "{:.1},{:.1}",
-        PAD_L,
-        scale(acc / total, 0.0, 1.0, H - PAD_B, PAD_T)
-    )];
-    for (i, &c) in h.counts.iter().enumerate() {
-        acc += c as f64;
-        let x = scale(h.edges[i + 1], lo, hi, PAD_L, W - PAD_R);
-        let y = scale(acc / total, 0.0, 1.0, H - PAD_B, PAD_T);
-        points.push(format!("{x:.1},{y:.1}"));
-    }
+    let points: Vec<String> = h
+        .cumulative()
+        .into_iter()
+        .map(|(x, p)| {
+            let x = scale(x, lo, hi, PAD_L, W - PAD_R);
+            let y = scale(p, 0.0, 1.0, H - PAD_B, PAD_T);
+            format!("{x:.1},{y:.1}")
+        })
+        .collect();
     let grid = [0.0, 0.25, 0.5, 0.75, 1.0]
         .into_iter()
         .map(|q| {
