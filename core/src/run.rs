@@ -112,7 +112,12 @@ pub fn run(
         })
     };
     let merge = shared.merge.into_inner().unwrap_or_else(|e| e.into_inner());
-    let stopped = *shared.stopped.lock().unwrap_or_else(|e| e.into_inner());
+    // A stop asked for while the last chunks were being finished stopped nothing.
+    let stopped = if merge.next < n_chunks {
+        *shared.stopped.lock().unwrap_or_else(|e| e.into_inner())
+    } else {
+        None
+    };
     let sample = shared
         .sample
         .into_inner()
@@ -626,7 +631,10 @@ impl Shared<'_> {
 
     /// Takes the next chunk and runs it; false when none is left or the run stops.
     fn step(&self, worker: &mut Worker) -> bool {
-        if self.converged.load(Ordering::Relaxed)
+        // Whether any chunk is left comes first: a run whose chunks are all taken is not
+        // stopped, however late they finish.
+        if self.next_chunk.load(Ordering::Relaxed) >= self.n_chunks
+            || self.converged.load(Ordering::Relaxed)
             || self
                 .stopped
                 .lock()

@@ -147,6 +147,47 @@ fn cancelling_keeps_the_statistics_of_whole_chunks() {
     assert_eq!(out.summary.outputs, other.summary.outputs);
 }
 
+/// Asks to stop once every iteration has been reported done: a stop that comes too late to
+/// stop anything.
+struct StopWhenDone {
+    done: AtomicU64,
+    total: u64,
+    why: Stop,
+}
+
+impl Observer for StopWhenDone {
+    fn progress(&self, p: &Progress) {
+        self.done.store(p.iterations_done, Ordering::SeqCst);
+    }
+    fn should_stop(&self) -> Option<Stop> {
+        (self.done.load(Ordering::SeqCst) >= self.total).then_some(self.why)
+    }
+}
+
+/// Regression: a worker asked whether to stop before it saw that no chunk was left, so a run
+/// whose chunks had all finished was labelled timed out or cancelled (and on the server's
+/// shutdown, thrown away and run again).
+#[test]
+fn a_stop_after_the_last_chunk_leaves_the_run_completed() {
+    let (m, _) = model(r#"{"nodes": [{"id": "x", "expr": "uniform(0, 1)"}]}"#);
+    for threads in [1, 2, 4] {
+        for why in [Stop::Cancelled, Stop::TimedOut] {
+            let observer = StopWhenDone {
+                done: AtomicU64::new(0),
+                total: 40_000,
+                why,
+            };
+            let out = run_with(&m, 40_000, 100, threads, &observer);
+            assert_eq!(
+                out.summary.status,
+                Status::Completed,
+                "{threads} threads, {why:?}"
+            );
+            assert_eq!(out.summary.iterations, 40_000);
+        }
+    }
+}
+
 #[test]
 fn the_sample_is_the_same_rows_whatever_the_threads_and_holds_whole_iterations() {
     let (m, _) = model(
