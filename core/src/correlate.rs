@@ -17,6 +17,7 @@ use std::collections::HashMap;
 
 use crate::diag::{Diagnostic, DiagnosticKind, closest};
 use crate::dist::normal_quantile;
+use crate::limits::{MAX_CORRELATED_INPUTS, MAX_SUGGESTIONS};
 use crate::model::CorrelationSpec;
 use crate::rng::Stream;
 
@@ -63,6 +64,7 @@ pub fn build(
     let mut nodes: Vec<usize> = Vec::new();
     let mut pairs: Vec<Pair> = Vec::new();
     let mut seen: HashMap<(usize, usize), usize> = HashMap::new();
+    let mut hints = MAX_SUGGESTIONS;
     for (i, spec) in specs.iter().enumerate() {
         let field = format!("correlations[{i}]");
         let before = diags.len();
@@ -71,7 +73,12 @@ pub fn build(
             let at = format!("{field}.between[{j}]");
             match index.get(name.as_str()) {
                 None => {
-                    let hint = closest(name, index.keys().copied())
+                    let hint = (hints > 0)
+                        .then(|| {
+                            hints -= 1;
+                            closest(name, index.keys().copied())
+                        })
+                        .flatten()
                         .map(|c| format!(", did you mean `{c}`?"))
                         .unwrap_or_default();
                     diags.push(
@@ -151,6 +158,18 @@ pub fn build(
             used: spec.rank,
         });
     }
+    if nodes.len() > MAX_CORRELATED_INPUTS {
+        diags.push(
+            Diagnostic::new(
+                DiagnosticKind::TooLarge,
+                format!(
+                    "{} inputs are correlated; the limit is {MAX_CORRELATED_INPUTS}",
+                    nodes.len()
+                ),
+            )
+            .at_field("correlations"),
+        );
+    }
     if !diags.is_empty() {
         return Err(diags);
     }
@@ -164,11 +183,18 @@ pub fn build(
     let k = nodes.len();
     let mut target = identity(k);
     for p in &pairs {
-        let r = 2.0 * libm::sin(std::f64::consts::PI * p.requested / 6.0);
+        // ±1 exactly (the sine rounds 2 sin(π/6) a hair below 1): a perfect rank
+        // correlation makes one input's scores the other's, a singular but valid target.
+        let r = if p.requested.abs() == 1.0 {
+            p.requested
+        } else {
+            2.0 * libm::sin(std::f64::consts::PI * p.requested / 6.0)
+        };
         target[p.a * k + p.b] = r;
         target[p.b * k + p.a] = r;
     }
-    let (factor, warning) = match cholesky(&target, k) {
+    imply_through_perfect_pairs(&mut target, k, &pairs);
+    let (factor, warning) = match semidefinite_cholesky(&target, k) {
         Some(factor) => (factor, None),
         None => {
             let repaired = nearest_correlation(&target, k);
@@ -324,6 +350,75 @@ pub fn cholesky(m: &[f64], k: usize) -> Option<Vec<f64>> {
                 l[i * k + i] = d.sqrt();
             } else {
                 l[i * k + j] = (m[i * k + j] - s) / l[j * k + j];
+            }
+        }
+    }
+    Some(l)
+}
+
+/// Inputs tied by a rank correlation of ±1 are one input up to sign, so a pair the model
+/// leaves out (0 by default) that involves one of them takes the value the other's pair
+/// implies: with `a`–`b` at 1 and `b`–`c` at -1, `a`–`c` is -1, not the impossible 0. Pairs
+/// the model gives are never changed (if they contradict, the matrix is repaired as any).
+fn imply_through_perfect_pairs(target: &mut [f64], k: usize, pairs: &[Pair]) {
+    let mut given = vec![false; k * k];
+    for p in pairs {
+        given[p.a * k + p.b] = true;
+        given[p.b * k + p.a] = true;
+    }
+    let perfect: Vec<(usize, usize, f64)> = pairs
+        .iter()
+        .filter(|p| p.requested.abs() == 1.0)
+        .map(|p| (p.a, p.b, p.requested))
+        .collect();
+    // Each pass fills at least one entry or ends; there are at most k² to fill.
+    let mut changed = !perfect.is_empty();
+    while changed {
+        changed = false;
+        for &(a, b, sign) in &perfect {
+            for (from, to) in [(a, b), (b, a)] {
+                for c in 0..k {
+                    if c == a || c == b || !given[from * k + c] || given[to * k + c] {
+                        continue;
+                    }
+                    let r = sign * target[from * k + c];
+                    target[to * k + c] = r;
+                    target[c * k + to] = r;
+                    given[to * k + c] = true;
+                    given[c * k + to] = true;
+                    changed = true;
+                }
+            }
+        }
+    }
+}
+
+/// A lower factor L with L Lᵀ = m for a positive semidefinite m whose singular directions
+/// are exact: a pivot that is zero (within 1e-10) whose column below is zero too gives a
+/// zero column, as a pair with rank correlation ±1 does (the second input's scores are then
+/// the first's, or their negation). `None` when m is not positive semidefinite that way.
+fn semidefinite_cholesky(m: &[f64], k: usize) -> Option<Vec<f64>> {
+    const TOLERANCE: f64 = 1e-10;
+    let mut l = vec![0.0; k * k];
+    for j in 0..k {
+        let s: f64 = (0..j).map(|p| l[j * k + p] * l[j * k + p]).sum();
+        let d = m[j * k + j] - s;
+        if d.is_nan() || d < -TOLERANCE {
+            return None;
+        }
+        let singular = d <= TOLERANCE;
+        if !singular {
+            l[j * k + j] = d.sqrt();
+        }
+        for i in j + 1..k {
+            let s: f64 = (0..j).map(|p| l[i * k + p] * l[j * k + p]).sum();
+            let rest = m[i * k + j] - s;
+            if singular {
+                if rest.abs() > 1e-9 {
+                    return None;
+                }
+            } else {
+                l[i * k + j] = rest / l[j * k + j];
             }
         }
     }

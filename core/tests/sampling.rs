@@ -183,6 +183,46 @@ fn an_impossible_matrix_is_repaired_with_a_warning() {
     }
 }
 
+/// Regression: a rank correlation of exactly 1 or -1 was flagged as impossible and repaired
+/// to 0.75 here (the pair left out, x0–x2, could not be 0). It is valid, if degenerate: the
+/// two inputs' ranks are the same (or reversed), and pairs left out follow from it.
+#[test]
+fn a_perfect_rank_correlation_is_accepted_and_exact() {
+    let model = compiled(&chain_model(&DISTS[..4], |i| [1.0, -1.0, 0.5][i]));
+    let out = run(
+        &model,
+        &settings(100_000, Sampling::Random, None),
+        2,
+        &Unobserved,
+    );
+    assert!(
+        out.summary.warnings.is_empty(),
+        "{:?}",
+        out.summary.warnings
+    );
+    for (r, want) in out.summary.correlations.iter().zip([1.0, -1.0, 0.5]) {
+        assert_eq!((r.requested, r.used), (want, want), "{r:?}");
+        // Within a chunk the ranks are exactly the same (or reversed); chunks draw apart,
+        // so over the whole run a perfect pair measures within 0.001 of ±1.
+        let got = measured(&out, &r.between[0], &r.between[1]);
+        let tolerance = if want == 0.5 { 0.02 } else { 0.001 };
+        assert!((got - want).abs() < tolerance, "{r:?}: {got}");
+        if want != 0.5 {
+            let col = |id: &str| {
+                let c = out.samples.columns.iter().position(|x| x == id).unwrap();
+                out.samples
+                    .rows
+                    .iter()
+                    .filter(|(it, _)| *it < 4096)
+                    .map(|(_, row)| row[c])
+                    .collect::<Vec<_>>()
+            };
+            let in_chunk = spearman(&col(&r.between[0]), &col(&r.between[1]));
+            assert!((in_chunk - want).abs() < 1e-12, "{r:?}: chunk 0 {in_chunk}");
+        }
+    }
+}
+
 #[test]
 fn every_bad_correlation_is_reported_at_its_field() {
     let json = r#"{"nodes": [
