@@ -12,7 +12,12 @@ use crate::eval::{
     apply_fold, apply_if, apply1, apply2,
 };
 use crate::expr::{BinOp, Expr, ExprKind, UnOp, parse};
-use crate::model::ModelSpec;
+use crate::limits::{
+    MAX_CORRELATIONS, MAX_DIAGNOSTICS, MAX_ID_LEN, MAX_NODES, MAX_SUGGESTIONS, MAX_TEXT_LEN,
+    MAX_THRESHOLDS,
+};
+use crate::model::{ModelSpec, NodeSpec, thousands};
+use crate::summary::threshold_key;
 
 /// A validated, compiled model.
 #[derive(Clone, Debug)]
@@ -147,7 +152,131 @@ const KEYWORDS: [&str; 4] = ["to", "and", "or", "not"];
 
 /// Checks and compiles a model; on failure, every diagnostic found.
 pub fn compile(spec: &ModelSpec) -> Result<Model, Vec<Diagnostic>> {
+    compile_unbounded_diagnostics(spec).map_err(cap_diagnostics)
+}
+
+/// At most [`MAX_DIAGNOSTICS`] of `diags`, and then one that says how many more there were.
+pub fn cap_diagnostics(mut diags: Vec<Diagnostic>) -> Vec<Diagnostic> {
+    if diags.len() > MAX_DIAGNOSTICS {
+        let more = diags.len() - MAX_DIAGNOSTICS;
+        diags.truncate(MAX_DIAGNOSTICS);
+        diags.push(Diagnostic::new(
+            DiagnosticKind::TooLarge,
+            format!(
+                "and {} more problems; only the first {MAX_DIAGNOSTICS} are listed",
+                thousands(more as u64)
+            ),
+        ));
+    }
+    diags
+}
+
+/// Counts the limits that decide whether compiling is worth starting: a model over them is
+/// refused before anything in it is looked at.
+fn check_size(spec: &ModelSpec) -> Vec<Diagnostic> {
     let mut diags = Vec::new();
+    let mut over = |field: &str, what: String| {
+        diags.push(Diagnostic::new(DiagnosticKind::TooLarge, what).at_field(field));
+    };
+    if spec.nodes.len() > MAX_NODES {
+        over(
+            "nodes",
+            format!(
+                "the model has {} nodes; the limit is {}",
+                thousands(spec.nodes.len() as u64),
+                thousands(MAX_NODES as u64)
+            ),
+        );
+    }
+    if spec.correlations.len() > MAX_CORRELATIONS {
+        over(
+            "correlations",
+            format!(
+                "the model has {} correlations; the limit is {}",
+                thousands(spec.correlations.len() as u64),
+                thousands(MAX_CORRELATIONS as u64)
+            ),
+        );
+    }
+    for (field, text) in [
+        ("name", Some(&spec.name)),
+        ("description", spec.description.as_ref()),
+    ] {
+        if let Some(text) = text
+            && text.len() > MAX_TEXT_LEN
+        {
+            over(
+                field,
+                format!(
+                    "the model's {field} is {} bytes long; the limit is {}",
+                    thousands(text.len() as u64),
+                    thousands(MAX_TEXT_LEN as u64)
+                ),
+            );
+        }
+    }
+    diags
+}
+
+/// A node's own limits: its id's length, its texts and its threshold count. True when its
+/// id is too long (it then takes no part in name resolution).
+fn check_node_size(i: usize, node: &NodeSpec, diags: &mut Vec<Diagnostic>) -> bool {
+    let id = node.id.as_str();
+    let shown: String = id.chars().take(MAX_ID_LEN).collect();
+    let long_id = id.chars().count() > MAX_ID_LEN;
+    if long_id {
+        diags.push(
+            Diagnostic::new(
+                DiagnosticKind::InvalidId,
+                format!(
+                    "invalid id `{shown}…`: it is {} characters long; the limit is {MAX_ID_LEN}",
+                    id.chars().count()
+                ),
+            )
+            .at_field(format!("nodes[{i}].id")),
+        );
+    }
+    for (field, text) in [
+        ("label", &node.label),
+        ("unit", &node.unit),
+        ("description", &node.description),
+    ] {
+        if let Some(text) = text
+            && text.len() > MAX_TEXT_LEN
+        {
+            diags.push(
+                Diagnostic::new(
+                    DiagnosticKind::TooLarge,
+                    format!(
+                        "the {field} of `{shown}` is {} bytes long; the limit is {}",
+                        thousands(text.len() as u64),
+                        thousands(MAX_TEXT_LEN as u64)
+                    ),
+                )
+                .at_field(format!("nodes[{i}].{field}")),
+            );
+        }
+    }
+    if node.thresholds.len() > MAX_THRESHOLDS {
+        diags.push(
+            Diagnostic::new(
+                DiagnosticKind::TooLarge,
+                format!(
+                    "`{shown}` has {} thresholds; the limit is {MAX_THRESHOLDS}",
+                    node.thresholds.len()
+                ),
+            )
+            .at_field(format!("nodes[{i}].thresholds")),
+        );
+    }
+    long_id
+}
+
+fn compile_unbounded_diagnostics(spec: &ModelSpec) -> Result<Model, Vec<Diagnostic>> {
+    let mut diags = check_size(spec);
+    if !diags.is_empty() {
+        return Err(diags);
+    }
     if spec.nodes.is_empty() {
         diags.push(
             Diagnostic::new(
@@ -163,7 +292,9 @@ pub fn compile(spec: &ModelSpec) -> Result<Model, Vec<Diagnostic>> {
     for (i, node) in spec.nodes.iter().enumerate() {
         let id = node.id.as_str();
         let field = format!("nodes[{i}].id");
-        if !valid_id(id) {
+        if check_node_size(i, node, &mut diags) {
+            continue;
+        } else if !valid_id(id) {
             let d = Diagnostic::new(
                 DiagnosticKind::InvalidId,
                 format!(
@@ -191,7 +322,8 @@ pub fn compile(spec: &ModelSpec) -> Result<Model, Vec<Diagnostic>> {
                 .at_field(field),
             );
         }
-        for (t, &x) in node.thresholds.iter().enumerate() {
+        for (t, &x) in node.thresholds.iter().enumerate().take(MAX_THRESHOLDS) {
+            let at = format!("nodes[{i}].thresholds[{t}]");
             if !x.is_finite() {
                 diags.push(
                     Diagnostic::new(
@@ -199,13 +331,33 @@ pub fn compile(spec: &ModelSpec) -> Result<Model, Vec<Diagnostic>> {
                         format!("threshold must be finite, got {x}"),
                     )
                     .at_node(id)
-                    .at_field(format!("nodes[{i}].thresholds[{t}]")),
+                    .at_field(at),
+                );
+                continue;
+            }
+            // The summary keys P(value < x) by x as written (`threshold_key`): two
+            // thresholds with one key, such as 0 and -0, would give one answer twice.
+            let key = threshold_key(x);
+            if let Some(first) = node.thresholds[..t]
+                .iter()
+                .position(|&y| threshold_key(y) == key)
+            {
+                diags.push(
+                    Diagnostic::new(
+                        DiagnosticKind::InvalidSetting,
+                        format!(
+                            "threshold {x} of `{id}` is given twice (first at thresholds[{first}])"
+                        ),
+                    )
+                    .at_node(id)
+                    .at_field(at),
                 );
             }
         }
     }
 
-    // Parse and resolve every formula.
+    // Parse and resolve every formula. Only the first few unknown names get a suggestion.
+    let mut hints = MAX_SUGGESTIONS;
     let mut parsed: Vec<Option<Expr>> = Vec::with_capacity(spec.nodes.len());
     let mut refs: Vec<Vec<(usize, Span)>> = Vec::with_capacity(spec.nodes.len());
     for node in &spec.nodes {
@@ -214,7 +366,7 @@ pub fn compile(spec: &ModelSpec) -> Result<Model, Vec<Diagnostic>> {
             Ok(expr) => {
                 let before = diags.len();
                 let mut found = Vec::new();
-                check(&expr, id, &index, &mut found, &mut diags);
+                check(&expr, id, &index, &mut found, &mut diags, &mut hints);
                 parsed.push((diags.len() == before).then_some(expr));
                 refs.push(found);
             }
@@ -302,6 +454,7 @@ fn check(
     index: &HashMap<&str, usize>,
     refs: &mut Vec<(usize, Span)>,
     diags: &mut Vec<Diagnostic>,
+    hints: &mut usize,
 ) {
     match &expr.kind {
         ExprKind::Num(_) => {}
@@ -316,7 +469,13 @@ fn check(
                     expr.span,
                 ));
             } else {
-                let message = match closest(name, index.keys().copied()) {
+                let near = if *hints > 0 {
+                    *hints -= 1;
+                    closest(name, index.keys().copied())
+                } else {
+                    None
+                };
+                let message = match near {
                     Some(near) => format!("unknown name `{name}`, did you mean `{near}`?"),
                     None => format!("unknown name `{name}`"),
                 };
@@ -328,10 +487,10 @@ fn check(
                 ));
             }
         }
-        ExprKind::Unary(_, e) => check(e, node, index, refs, diags),
+        ExprKind::Unary(_, e) => check(e, node, index, refs, diags, hints),
         ExprKind::Binary(_, a, b) => {
-            check(a, node, index, refs, diags);
-            check(b, node, index, refs, diags);
+            check(a, node, index, refs, diags, hints);
+            check(b, node, index, refs, diags, hints);
         }
         ExprKind::Call {
             name,
@@ -378,7 +537,7 @@ fn check(
                 ));
             }
             for a in args {
-                check(a, node, index, refs, diags);
+                check(a, node, index, refs, diags, hints);
             }
         }
     }

@@ -36,6 +36,7 @@ pub mod dist;
 pub mod eval;
 pub mod expr;
 pub mod fastmath;
+pub mod limits;
 pub mod model;
 pub mod rng;
 pub mod run;

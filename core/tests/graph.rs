@@ -1,6 +1,7 @@
 //! The model graph: ids, references, cycles, evaluation order and default outputs.
 #![allow(clippy::unwrap_used)] // Tests fail loudly by design.
 
+use scenarioforge_core::limits::MAX_NODES;
 use scenarioforge_core::{DiagnosticKind, ModelSpec, compile};
 
 fn spec(nodes: &[(&str, &str)]) -> ModelSpec {
@@ -127,14 +128,14 @@ fn nodes_run_after_what_they_reference() {
 
 #[test]
 fn a_long_chain_does_not_overflow_the_stack() {
-    let ids: Vec<String> = (0..20_000).map(|i| format!("n{i}")).collect();
+    let ids: Vec<String> = (0..MAX_NODES).map(|i| format!("n{i}")).collect();
     let mut nodes = vec![(ids[0].as_str(), "1".to_string())];
     for i in 1..ids.len() {
         nodes.push((ids[i].as_str(), format!("{} + 1", ids[i - 1])));
     }
     let nodes: Vec<(&str, &str)> = nodes.iter().map(|(a, b)| (*a, b.as_str())).collect();
     let model = compile(&spec(&nodes)).unwrap();
-    assert_eq!(model.outputs, vec![19_999]);
+    assert_eq!(model.outputs, vec![MAX_NODES - 1]);
 }
 
 #[test]
