@@ -272,7 +272,7 @@ fn check_node_size(i: usize, node: &NodeSpec, diags: &mut Vec<Diagnostic>) -> bo
     long_id
 }
 
-fn compile_unbounded_diagnostics(spec: &ModelSpec) -> Result<Model, Vec<Diagnostic>> {
+pub(crate) fn compile_unbounded_diagnostics(spec: &ModelSpec) -> Result<Model, Vec<Diagnostic>> {
     let mut diags = check_size(spec);
     if !diags.is_empty() {
         return Err(diags);

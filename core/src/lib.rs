@@ -29,6 +29,7 @@
 // function compiled for AVX-512 once the processor is known to have it.
 #![deny(unsafe_code)]
 
+pub mod check;
 pub mod compile;
 pub mod correlate;
 pub mod diag;
@@ -45,6 +46,7 @@ pub mod simd;
 pub mod stats;
 pub mod summary;
 
+pub use check::{Checked, Rejected, check};
 pub use compile::{Model, compile};
 pub use diag::{Diagnostic, DiagnosticKind, Span};
 pub use model::{ModelSpec, RunSettings, Settings};

@@ -432,6 +432,50 @@ pub fn is_permanent(e: &sqlx::Error) -> bool {
     !transient
 }
 
+/// What a database error means for the request that met it: the one place where
+/// PostgreSQL's error classes (SQLSTATE) are read for the API.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Failure {
+    /// The database is down, restarting, out of resources or too slow: `503`, try again.
+    Unavailable,
+    /// The database refused a value the client sent (class 22, data exception, such as a
+    /// `\u0000` in a string; class 23, a constraint): `422`, trying again will not help.
+    Refused,
+    /// Anything else is a bug of ours: `500`, logged with an id.
+    Bug,
+}
+
+pub fn classify(e: &sqlx::Error) -> Failure {
+    match e {
+        sqlx::Error::Database(db) => {
+            let code = db.code().unwrap_or_default();
+            match code.get(..2).unwrap_or_default() {
+                // Connection exception, transaction rollback (deadlock, serialization),
+                // insufficient resources (disk full, out of memory, too many connections),
+                // operator intervention (shutdown, statement timeout).
+                "08" | "40" | "53" | "57" => Failure::Unavailable,
+                "22" | "23" => Failure::Refused,
+                _ => Failure::Bug,
+            }
+        }
+        sqlx::Error::PoolTimedOut
+        | sqlx::Error::PoolClosed
+        | sqlx::Error::Io(_)
+        | sqlx::Error::Tls(_)
+        | sqlx::Error::WorkerCrashed
+        | sqlx::Error::Protocol(_) => Failure::Unavailable,
+        _ => Failure::Bug,
+    }
+}
+
+/// The SQLSTATE of a database error, if it has one.
+pub fn sqlstate(e: &sqlx::Error) -> Option<String> {
+    match e {
+        sqlx::Error::Database(db) => db.code().map(|c| c.into_owned()),
+        _ => None,
+    }
+}
+
 /// Cancels a run that has not started; false when it is not queued.
 pub async fn cancel_queued(pool: &PgPool, id: Uuid) -> Result<bool, sqlx::Error> {
     let done = sqlx::query(

@@ -9,6 +9,9 @@ use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use scenarioforge_core::Diagnostic;
 use serde_json::{Value, json};
+use uuid::Uuid;
+
+use crate::db::{self, Failure};
 
 #[derive(Debug)]
 pub enum ApiError {
@@ -171,22 +174,36 @@ impl ApiError {
 
 impl From<sqlx::Error> for ApiError {
     fn from(e: sqlx::Error) -> ApiError {
-        // Every database failure is reported as the database being unavailable: the requests
-        // themselves are well-formed by the time they reach SQL, so a failure there is the
-        // database's state (down, restarting, overloaded, timed out), not the client's fault.
-        ApiError::DatabaseUnavailable(e)
+        match db::classify(&e) {
+            Failure::Unavailable => ApiError::DatabaseUnavailable(e),
+            // Values are checked before they reach SQL (`extract::no_nul`), so this is a
+            // backstop: the client's, but its field is not known here.
+            Failure::Refused => ApiError::InvalidBody {
+                message: format!(
+                    "the database refused a value of the request (SQLSTATE {})",
+                    db::sqlstate(&e).unwrap_or_default()
+                ),
+                details: json!({ "field": null }),
+            },
+            Failure::Bug => ApiError::Internal(format!("database error: {e}")),
+        }
     }
 }
 
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
         let status = self.status();
+        let (message, mut details) = self.message_and_details();
         match &self {
             ApiError::DatabaseUnavailable(e) => tracing::warn!(error = %e, "database error"),
-            ApiError::Internal(e) => tracing::error!(error = %e, "internal error"),
+            ApiError::Internal(e) => {
+                // The client gets the id, the log the cause: an operator can match the two.
+                let error_id = Uuid::new_v4();
+                tracing::error!(%error_id, error = %e, "internal error");
+                details = json!({ "error_id": error_id });
+            }
             _ => {}
         }
-        let (message, details) = self.message_and_details();
         let body = json!({
             "error": { "code": self.code(), "message": message, "details": details }
         });

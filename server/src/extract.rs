@@ -20,16 +20,26 @@ use crate::state::AppState;
 #[derive(Debug)]
 pub struct JsonBody<T>(pub T);
 
-impl<T: DeserializeOwned> FromRequest<AppState> for JsonBody<T> {
+impl<T: DeserializeOwned + Send + 'static> FromRequest<AppState> for JsonBody<T> {
     type Rejection = ApiError;
 
     async fn from_request(req: Request, state: &AppState) -> Result<Self, ApiError> {
         let bytes = Bytes::from_request(req, state)
             .await
             .map_err(|e| body_error(&e, state.config.max_request_size))?;
+        // Parsing a body of several megabytes takes tens of milliseconds: not on the runtime.
+        if bytes.len() > BLOCKING_PARSE_BYTES {
+            return state
+                .blocking(move || parse_json(&bytes))
+                .await?
+                .map(JsonBody);
+        }
         parse_json(&bytes).map(JsonBody)
     }
 }
+
+/// Bodies larger than this are parsed on the blocking pool.
+const BLOCKING_PARSE_BYTES: usize = 64 * 1024;
 
 fn body_error(e: &BytesRejection, limit: usize) -> ApiError {
     if e.status() == axum::http::StatusCode::PAYLOAD_TOO_LARGE {

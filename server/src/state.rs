@@ -7,10 +7,11 @@ use std::time::{Duration, Instant};
 
 use scenarioforge_core::ModelSpec;
 use sqlx::PgPool;
-use tokio::sync::watch;
+use tokio::sync::{Semaphore, watch};
 
 use crate::config::Config;
 use crate::db::{self, StoredSettings};
+use crate::error::ApiError;
 use crate::executor::{Executor, ExecutorConfig, Job};
 use crate::telemetry::Metrics;
 
@@ -23,6 +24,10 @@ pub struct AppState {
     pub started: Instant,
     /// Set once the migrations are applied and unfinished runs queued again.
     database_ready: Arc<AtomicBool>,
+    /// CPU-bound request work (parsing a large body, checking a model) runs on the blocking
+    /// pool, at most one task per core at a time; the runtime's threads stay free for
+    /// requests such as `/health`.
+    blocking: Arc<Semaphore>,
     shutdown: watch::Sender<bool>,
 }
 
@@ -48,8 +53,30 @@ impl AppState {
             metrics,
             started: Instant::now(),
             database_ready: Arc::new(AtomicBool::new(false)),
+            blocking: Arc::new(Semaphore::new(
+                std::thread::available_parallelism().map_or(1, |n| n.get()),
+            )),
             shutdown: watch::channel(false).0,
         })
+    }
+
+    /// Runs CPU-bound `work` on the blocking pool, waiting (asynchronously) for one of its
+    /// per-core places. The place is held until the work ends, even if the request that asked
+    /// for it is given up on, so the pool's load stays bounded.
+    pub async fn blocking<T: Send + 'static>(
+        &self,
+        work: impl FnOnce() -> T + Send + 'static,
+    ) -> Result<T, ApiError> {
+        let place = Arc::clone(&self.blocking)
+            .acquire_owned()
+            .await
+            .map_err(|e| ApiError::Internal(format!("the blocking pool is closed: {e}")))?;
+        tokio::task::spawn_blocking(move || {
+            let _place = place;
+            work()
+        })
+        .await
+        .map_err(|e| ApiError::Internal(format!("blocking work failed: {e}")))
     }
 
     /// Applies the migrations and queues again the runs a previous process left unfinished.

@@ -3,7 +3,7 @@
 
 use scenarioforge_core::expr::lex::{Tok, lex};
 use scenarioforge_core::model::{DEFAULT_MAX_ITERATIONS, NodeSpec};
-use scenarioforge_core::{Diagnostic, ModelSpec, RunSettings, compile};
+use scenarioforge_core::{Diagnostic, ModelSpec, Settings, check};
 
 /// `formula` with every reference to the node `old` replaced by `new`. References are
 /// identifier tokens, found by the engine's own lexer, that are not function calls; a formula
@@ -135,14 +135,10 @@ impl History {
 /// runs. `max_iterations` is the server's limit: the browser limit only decides where a
 /// run goes.
 pub fn diagnostics(spec: &ModelSpec) -> Vec<Diagnostic> {
-    let mut all = match compile(spec) {
+    match check(spec, &Settings::default(), DEFAULT_MAX_ITERATIONS) {
         Ok(_) => Vec::new(),
-        Err(diags) => diags,
-    };
-    if let Err(diags) = RunSettings::validate(&spec.settings, DEFAULT_MAX_ITERATIONS) {
-        all.extend(diags);
+        Err(rejected) => rejected.into_diagnostics(),
     }
-    all
 }
 
 /// A node's index from a diagnostic's `field` (`nodes[3].id`), for problems reported by
@@ -201,5 +197,22 @@ mod tests {
     fn field_index() {
         assert_eq!(node_index_of_field("nodes[12].id"), Some(12));
         assert_eq!(node_index_of_field("settings.iterations"), None);
+    }
+
+    /// Regression: the page checked the model and its settings apart, so a precision target
+    /// on a node that is not an output passed here and was a 422 on the server.
+    #[test]
+    fn diagnostics_are_the_servers() {
+        let spec = ModelSpec::from_json(
+            r#"{"nodes": [{"id": "a", "expr": "normal(0, 1)"}, {"id": "b", "expr": "a * 2"}],
+                "settings": {"precision": {"relative": 0.01, "outputs": ["a"]}}}"#,
+        )
+        .unwrap();
+        let diags = diagnostics(&spec);
+        assert_eq!(diags.len(), 1, "{diags:?}");
+        assert_eq!(
+            diags[0].field.as_deref(),
+            Some("settings.precision.outputs[0]")
+        );
     }
 }

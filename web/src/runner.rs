@@ -6,7 +6,9 @@ use std::sync::Arc;
 
 use leptos::prelude::*;
 use scenarioforge_core::model::DEFAULT_MAX_ITERATIONS;
-use scenarioforge_core::{ModelSpec, RunSettings, SampleTable, Stepper, Stop, Summary, compile};
+use scenarioforge_core::{
+    Checked, ModelSpec, Rejected, SampleTable, Settings, Stepper, Stop, Summary, check,
+};
 use wasm_bindgen::JsCast;
 use wasm_bindgen::closure::Closure;
 
@@ -150,18 +152,16 @@ const CALIBRATION_MS: f64 = 300.0;
 pub async fn run(state: RunState, spec: ModelSpec, placement: Placement, limit_s: f64) {
     state.cancel_requested.set(false);
     state.results.set(None);
-    let model = match compile(&spec) {
-        Ok(m) => m,
-        Err(d) => {
+    // The server's own check: what it would refuse is not run here either.
+    let (model, settings) = match check(&spec, &Settings::default(), DEFAULT_MAX_ITERATIONS) {
+        Ok(Checked { model, settings }) => (model, settings),
+        Err(Rejected::Model(d)) => {
             state
                 .error
                 .set(Some(format!("the model has {} error(s)", d.len())));
             return;
         }
-    };
-    let settings = match RunSettings::validate(&spec.settings, DEFAULT_MAX_ITERATIONS) {
-        Ok(s) => s,
-        Err(d) => {
+        Err(Rejected::Settings(d)) => {
             state.error.set(d.first().map(|d| d.message.clone()));
             return;
         }

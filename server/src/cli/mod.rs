@@ -16,7 +16,7 @@ use std::time::{Duration, Instant};
 use clap::{Parser, Subcommand, ValueEnum};
 use scenarioforge_core::diag::{Diagnostic, render_all};
 use scenarioforge_core::model::{DEFAULT_MAX_ITERATIONS, PrecisionSpec, Sampling};
-use scenarioforge_core::{Model, ModelSpec, RunSettings, SampleTable, Settings, compile, run};
+use scenarioforge_core::{Checked, ModelSpec, SampleTable, Settings, check, run};
 
 use progress::CliObserver;
 
@@ -180,18 +180,23 @@ fn diagnostics(spec: Option<&ModelSpec>, diags: &[Diagnostic]) -> Failure {
     Failure::BadInput(text)
 }
 
-fn load(path: &Path) -> Result<(ModelSpec, Model), Failure> {
+fn load(path: &Path) -> Result<ModelSpec, Failure> {
     let text = read_model(path)?;
-    let spec = ModelSpec::from_json(&text).map_err(|d| diagnostics(None, &d))?;
-    let model = compile(&spec).map_err(|d| diagnostics(Some(&spec), &d))?;
-    Ok((spec, model))
+    ModelSpec::from_json(&text).map_err(|d| diagnostics(None, &d))
+}
+
+/// The engine's one check of a model and its settings, with every diagnostic on failure.
+fn checked(
+    spec: &ModelSpec,
+    overrides: &Settings,
+    max_iterations: u64,
+) -> Result<Checked, Failure> {
+    check(spec, overrides, max_iterations).map_err(|r| diagnostics(Some(spec), r.diagnostics()))
 }
 
 fn check_command(path: &Path) -> Result<(), Failure> {
-    let (spec, model) = load(path)?;
-    if let Err(d) = RunSettings::validate(&spec.settings, DEFAULT_MAX_ITERATIONS) {
-        return Err(diagnostics(Some(&spec), &d));
-    }
+    let spec = load(path)?;
+    let Checked { model, .. } = checked(&spec, &Settings::default(), DEFAULT_MAX_ITERATIONS)?;
     println!(
         "ok: {} nodes, {} stochastic inputs, {} outputs ({})",
         model.nodes.len(),
@@ -208,7 +213,7 @@ fn check_command(path: &Path) -> Result<(), Failure> {
 }
 
 fn run_command(args: &RunArgs) -> Result<(), Failure> {
-    let (spec, model) = load(&args.model)?;
+    let spec = load(&args.model)?;
     let max_time_ms = match args.max_time {
         Some(s) if !(s > 0.0 && s.is_finite()) => {
             return Err(Failure::BadInput(format!(
@@ -230,12 +235,10 @@ fn run_command(args: &RunArgs) -> Result<(), Failure> {
             ..spec.settings.precision.clone().unwrap_or_default()
         }),
     };
-    let mut settings = RunSettings::validate(
-        &spec.settings.overridden_by(&overrides),
-        args.max_iterations,
-    )
-    .and_then(|s| s.check_against(&model).map(|()| s))
-    .map_err(|d| diagnostics(Some(&spec), &d))?;
+    let Checked {
+        model,
+        mut settings,
+    } = checked(&spec, &overrides, args.max_iterations)?;
     if args.samples_csv.is_none() {
         // No rows are written, so none are copied out: the summary is the same whatever the
         // sample size (sensitivity reads the first rows of the sample, which does not change).

@@ -5,7 +5,7 @@
 use axum::extract::State;
 use axum::routing::post;
 use axum::{Json, Router};
-use scenarioforge_core::{Diagnostic, RunSettings, compile};
+use scenarioforge_core::{Checked, Diagnostic, check};
 use serde::Serialize;
 
 use crate::error::ApiError;
@@ -31,32 +31,25 @@ async fn validate(
     State(state): State<AppState>,
     JsonBody(request): JsonBody<RunRequest>,
 ) -> Result<Json<Validation>, ApiError> {
-    let effective = request.model.settings.overridden_by(&request.settings);
-    let mut diagnostics = Vec::new();
-    let (mut inputs, mut outputs) = (Vec::new(), Vec::new());
-    let compiled = compile(&request.model);
-    match &compiled {
-        Ok(model) => {
+    let max_iterations = state.config.max_iterations;
+    let checked = state
+        .blocking(move || check(&request.model, &request.settings, max_iterations))
+        .await?;
+    Ok(Json(match checked {
+        Ok(Checked { model, .. }) => {
             let id = |&i: &usize| model.nodes[i].id.clone();
-            inputs = model.inputs.iter().map(id).collect();
-            outputs = model.outputs.iter().map(id).collect();
-        }
-        Err(d) => diagnostics.extend(d.iter().cloned()),
-    }
-    match RunSettings::validate(&effective, state.config.max_iterations) {
-        Err(d) => diagnostics.extend(d),
-        Ok(settings) => {
-            if let Ok(model) = &compiled
-                && let Err(d) = settings.check_against(model)
-            {
-                diagnostics.extend(d);
+            Validation {
+                valid: true,
+                diagnostics: Vec::new(),
+                inputs: model.inputs.iter().map(id).collect(),
+                outputs: model.outputs.iter().map(id).collect(),
             }
         }
-    }
-    Ok(Json(Validation {
-        valid: diagnostics.is_empty(),
-        diagnostics,
-        inputs,
-        outputs,
+        Err(rejected) => Validation {
+            valid: false,
+            diagnostics: rejected.into_diagnostics(),
+            inputs: Vec::new(),
+            outputs: Vec::new(),
+        },
     }))
 }

@@ -1,5 +1,7 @@
 //! `/api/runs`: create a run, read it, cancel it, delete it.
 
+use std::sync::Arc;
+
 use axum::Json;
 use axum::Router;
 use axum::extract::State;
@@ -9,13 +11,14 @@ use axum::routing::{get, post};
 use scenarioforge_core::diag::Diagnostic;
 use scenarioforge_core::model::thousands;
 use scenarioforge_core::run::ENGINE;
-use scenarioforge_core::{ModelSpec, RunSettings, Settings, compile};
+use scenarioforge_core::{Checked, ModelSpec, Rejected, RunSettings, Settings, check};
 use serde::{Deserialize, Serialize};
 use serde_json::value::RawValue;
 use serde_json::{Value, json};
 use sha2::{Digest, Sha256};
 use uuid::Uuid;
 
+use crate::config::Config;
 use crate::db::{self, StoredSettings};
 use crate::error::ApiError;
 use crate::executor::Job;
@@ -47,38 +50,29 @@ pub struct ValidRun {
 }
 
 impl RunRequest {
-    /// Compiles the model and checks the settings against the server's limits, collecting every
-    /// diagnostic of both.
-    pub fn validate(self, state: &AppState) -> Result<ValidRun, ApiError> {
-        let compiled = compile(&self.model);
-        let effective = self.model.settings.overridden_by(&self.settings);
-        let settings = RunSettings::validate(&effective, state.config.max_iterations);
-        // Settings that name outputs are checked against the model once both are valid.
-        let settings = match (&compiled, settings) {
-            (Ok(model), Ok(s)) => s.check_against(model).map(|()| s),
-            (_, settings) => settings,
-        };
-        match (compiled, settings) {
-            (Ok(_), Ok(mut settings)) => {
+    /// Checks the model and its settings with the engine's one entry point, against the
+    /// server's limits, collecting every diagnostic of both. CPU-bound: call it off the
+    /// async runtime ([`AppState::blocking`]).
+    pub fn validate(self, config: &Config) -> Result<ValidRun, ApiError> {
+        match check(&self.model, &self.settings, config.max_iterations) {
+            Ok(Checked { mut settings, .. }) => {
                 // SAMPLE_ROWS is the most rows stored per run; a run's sample_size may lower it.
+                let effective = self.model.settings.overridden_by(&self.settings);
                 settings.sample_size = effective
                     .sample_size
-                    .map_or(state.config.sample_rows, |s| {
+                    .map_or(config.sample_rows, |s| {
                         usize::try_from(s).unwrap_or(usize::MAX)
                     })
-                    .min(state.config.sample_rows);
+                    .min(config.sample_rows);
                 Ok(ValidRun {
                     spec: self.model,
                     settings,
                 })
             }
-            (Err(mut model), settings) => {
-                model.extend(settings.err().unwrap_or_default());
-                Err(ApiError::InvalidModel(model))
-            }
-            (Ok(_), Err(diagnostics)) => Err(settings_error(
-                &effective,
-                state.config.max_iterations,
+            Err(Rejected::Model(diagnostics)) => Err(ApiError::InvalidModel(diagnostics)),
+            Err(Rejected::Settings(diagnostics)) => Err(settings_error(
+                &self.model.settings.overridden_by(&self.settings),
+                config.max_iterations,
                 diagnostics,
             )),
         }
@@ -132,7 +126,8 @@ async fn create(
     State(state): State<AppState>,
     JsonBody(request): JsonBody<RunRequest>,
 ) -> Result<Response, ApiError> {
-    let run = request.validate(&state)?;
+    let config = Arc::clone(&state.config);
+    let run = state.blocking(move || request.validate(&config)).await??;
     // A bound on waiting work: checked before storing, so a refused run leaves nothing behind.
     let queued = state.executor.queued();
     if queued >= state.config.max_queued_runs {
@@ -142,6 +137,14 @@ async fn create(
     let token = new_owner_token()?;
     let model = serde_json::to_value(&run.spec)
         .map_err(|e| ApiError::Internal(format!("cannot serialise a model: {e}")))?;
+    if let Some(field) = nul_field(&model, "model") {
+        return Err(ApiError::InvalidBody {
+            message: format!(
+                "invalid request body at `{field}`: text may not contain the character U+0000, which the database cannot store"
+            ),
+            details: json!({ "field": field }),
+        });
+    }
     let settings = StoredSettings::from(&run.settings);
     let spec_hash = spec_hash(&model, &settings);
     db::insert_run(
@@ -170,6 +173,22 @@ async fn create(
         response.headers_mut().insert(header::LOCATION, location);
     }
     Ok(response)
+}
+
+/// The path (`model.nodes[2].label`) of the first string in `value` that holds U+0000,
+/// which PostgreSQL's `jsonb` refuses.
+fn nul_field(value: &Value, path: &str) -> Option<String> {
+    match value {
+        Value::String(text) => text.contains('\0').then(|| path.to_string()),
+        Value::Array(items) => items
+            .iter()
+            .enumerate()
+            .find_map(|(i, v)| nul_field(v, &format!("{path}[{i}]"))),
+        Value::Object(fields) => fields
+            .iter()
+            .find_map(|(k, v)| nul_field(v, &format!("{path}.{k}"))),
+        _ => None,
+    }
 }
 
 /// SHA-256 of the model and the effective settings, as stored.

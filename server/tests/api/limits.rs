@@ -1,6 +1,6 @@
 //! The issue's table of limits and bad input, one test per row.
 
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use axum::body::{Body, Bytes};
 use axum::http::{Method, StatusCode};
@@ -361,4 +361,105 @@ async fn after_and_limit_out_of_range_are_400_naming_the_parameter() {
         .get(&format!("/api/runs/{id}/samples?after=0&limit=1000"))
         .await;
     assert_eq!(status, StatusCode::OK);
+}
+
+/// Regression: a 300,000-node body (under 10 MiB) was accepted and compiled on a runtime
+/// thread (202 after 1–3.6 s), and 20,000 nodes naming unknown nodes took 35 s to check,
+/// holding `/health` meanwhile. Both are refused at once, naming the limit, and the check runs
+/// off the runtime.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_huge_model_is_refused_naming_the_limit_while_health_answers() {
+    let app = TestApp::spawn().await;
+    let addr = app.serve().await;
+    let body = |n: usize, expr: &dyn Fn(usize) -> String| {
+        let nodes: Vec<String> = (0..n)
+            .map(|i| format!(r#"{{"id":"n{i}","expr":"{}"}}"#, expr(i)))
+            .collect();
+        format!(r#"{{"model":{{"nodes":[{}]}}}}"#, nodes.join(","))
+    };
+    let huge = body(300_000, &|_| "1".to_string());
+    assert!(huge.len() < 10 << 20, "{} bytes", huge.len());
+    let unknown = body(20_000, &|i| format!("m{i} + 1"));
+    let cases = [
+        (huge.clone(), "/api/runs", "300,000"),
+        (unknown, "/api/runs", "20,000"),
+        (huge, "/api/models/validate", "300,000"),
+    ];
+    for (text, path, count) in cases {
+        let started = Instant::now();
+        let post = tokio::spawn(async move {
+            raw_request(
+                addr,
+                "POST",
+                path,
+                &[("content-type", "application/json")],
+                &text,
+            )
+            .await
+        });
+        let mut slowest = Duration::ZERO;
+        while !post.is_finished() {
+            let asked = Instant::now();
+            let (status, _, _) = raw_request(addr, "GET", "/health", &[], "").await;
+            assert_eq!(status, 200);
+            slowest = slowest.max(asked.elapsed());
+            tokio::time::sleep(Duration::from_millis(10)).await;
+        }
+        let (status, _, answer) = post.await.unwrap();
+        let took = started.elapsed();
+        let answer = parse(answer.as_bytes());
+        let limit = format!("the model has {count} nodes; the limit is 10,000");
+        if path == "/api/runs" {
+            assert_eq!(status, 422, "{answer}");
+            assert_error(&answer, "invalid_model", "the model is invalid");
+            assert_eq!(answer["error"]["details"][0]["message"], limit.as_str());
+            assert_eq!(answer["error"]["details"][0]["field"], "nodes");
+        } else {
+            assert_eq!(status, 200, "{answer}");
+            assert_eq!(answer["valid"], false);
+            assert_eq!(answer["diagnostics"][0]["message"], limit.as_str());
+        }
+        // Bounds loose enough for a shared machine, far below the seconds this took before.
+        assert!(took < Duration::from_secs(2), "{path} took {took:?}");
+        assert!(
+            slowest < Duration::from_millis(500),
+            "/health took {slowest:?}"
+        );
+        eprintln!("{path} ({count} nodes): {took:?}, slowest /health {slowest:?}");
+    }
+    let runs: i64 = sqlx::query_scalar("select count(*) from runs")
+        .fetch_one(&app.state.pool)
+        .await
+        .unwrap();
+    assert_eq!(runs, 0);
+}
+
+/// Regression: PostgreSQL's `jsonb` refuses U+0000 in a string, and every database error was
+/// answered `503 database_unavailable`, so the client was told to retry forever.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_nul_character_in_a_text_is_422_naming_the_field() {
+    let app = TestApp::spawn().await;
+    for (field, path) in [
+        ("model.name", "/name"),
+        ("model.description", "/description"),
+        ("model.nodes[2].label", "/nodes/2/label"),
+        ("model.nodes[0].unit", "/nodes/0/unit"),
+    ] {
+        let mut m = model(STARTUP);
+        let (parent, key) = path.rsplit_once('/').unwrap();
+        m.pointer_mut(parent).unwrap()[key] = json!("a\u{0}b");
+        let (status, body) = app.post("/api/runs", &json!({"model": m})).await;
+        assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{field}: {body}");
+        assert_error(
+            &body,
+            "invalid_body",
+            &format!("at `{field}`: text may not contain"),
+        );
+        assert_eq!(body["error"]["details"]["field"], field);
+    }
+    let runs: i64 = sqlx::query_scalar("select count(*) from runs")
+        .fetch_one(&app.state.pool)
+        .await
+        .unwrap();
+    assert_eq!(runs, 0);
 }
