@@ -11,6 +11,7 @@
 
 pg_root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 PG_PORT="${PG_PORT:-54329}"
+pg_data_given="${PG_DATA:-}"
 PG_DATA="${PG_DATA:-$pg_root/.data/pg}"
 PG_SOCKET_DIR="$PG_DATA/socket"
 # A Unix socket path is limited to about 100 bytes: a deep checkout uses a folder in /tmp.
@@ -71,23 +72,46 @@ pg_running() {
   [ -f "$PG_DATA/PG_VERSION" ] && pg_as_postgres "$bin/pg_ctl" -D "$PG_DATA" status >/dev/null 2>&1
 }
 
+# The postgres user must reach the data folder through its parents. Folders of the project
+# (under $pg_root) that it cannot pass get o+x, which lets others pass but not list them;
+# nothing outside the project is changed. When a folder outside the project is closed to it
+# (a checkout under /root, say) and PG_DATA was not given, the data folder moves to postgres's
+# own home, /var/lib/postgresql/scenarioforge-$PG_PORT, and this says so.
+pg_reachable() {
+  [ "$(id -u)" = 0 ] && id postgres >/dev/null 2>&1 || return 0
+  local dir="$PG_DATA"
+  while dir="$(dirname "$dir")" && [ "$dir" != / ]; do
+    # Folders still to be made get root's default mode, which others may pass.
+    [ -d "$dir" ] || continue
+    if ! runuser -u postgres -- test -x "$dir"; then
+      case "$dir/" in
+        "$pg_root"/*) chmod o+x "$dir" ;;
+        *)
+          if [ -n "$pg_data_given" ]; then
+            echo "the postgres user cannot reach PG_DATA=$PG_DATA: $dir is closed to it" >&2
+            return 1
+          fi
+          PG_DATA="/var/lib/postgresql/scenarioforge-$PG_PORT"
+          PG_SOCKET_DIR="$PG_DATA/socket"
+          pg_say "$dir is closed to the postgres user: the data folder is $PG_DATA"
+          return 0
+          ;;
+      esac
+    fi
+  done
+}
+
 # Starts the private server (initialising its data folder the first time), creates the role and
 # database, and exports DATABASE_URL. Safe to call again while it runs.
 pg_start() {
   pg_install
+  pg_reachable || return 1
   local bin
   bin="$(pg_bin)"
   if [ ! -f "$PG_DATA/PG_VERSION" ]; then
     pg_say "initdb $PG_DATA"
     mkdir -p "$PG_DATA"
-    if [ "$(id -u)" = 0 ]; then
-      chown postgres: "$PG_DATA"
-      # The postgres user must be able to reach the folder through its parents.
-      local dir="$PG_DATA"
-      while dir="$(dirname "$dir")" && [ "$dir" != / ]; do
-        chmod o+x "$dir" 2>/dev/null || true
-      done
-    fi
+    [ "$(id -u)" = 0 ] && chown postgres: "$PG_DATA"
     chmod 700 "$PG_DATA"
     pg_as_postgres "$bin/initdb" -D "$PG_DATA" -U postgres --auth-local=trust --auth-host=scram-sha-256 \
       -E UTF8 --locale=C.UTF-8 >/dev/null
@@ -124,6 +148,7 @@ EOF
 pg_stop() {
   local bin
   bin="$(pg_bin)" || return 0
+  pg_reachable || return 1
   if pg_running; then
     pg_say "stopping PostgreSQL ($PG_DATA)"
     pg_as_postgres "$bin/pg_ctl" -D "$PG_DATA" -m fast -w stop >/dev/null
@@ -135,7 +160,7 @@ if [ "${BASH_SOURCE[0]}" = "$0" ]; then
   case "${1:-start}" in
     start) pg_start; echo "DATABASE_URL=$DATABASE_URL" ;;
     stop) pg_stop ;;
-    status) if pg_running; then echo "running on 127.0.0.1:$PG_PORT ($PG_DATA)"; else echo "stopped"; fi ;;
+    status) pg_reachable; if pg_running; then echo "running on 127.0.0.1:$PG_PORT ($PG_DATA)"; else echo "stopped"; fi ;;
     *) echo "usage: scripts/pg.sh start|stop|status" >&2; exit 2 ;;
   esac
 fi

@@ -14,6 +14,10 @@ setup_rust
 cd "$root"
 say "cargo build --release"
 cargo build --release --bin scenarioforge
+# Where cargo put it: CARGO_TARGET_DIR when set, relative to the project when relative.
+target_dir="${CARGO_TARGET_DIR:-target}"
+case "$target_dir" in /*) ;; *) target_dir="$root/$target_dir" ;; esac
+bin="$target_dir/release/scenarioforge"
 
 case "${1:-serve}" in
   serve)
@@ -24,13 +28,13 @@ case "${1:-serve}" in
     fi
     say "scenarioforge serve: open http://${BIND_ADDR:-127.0.0.1:3000} (Ctrl-C stops it; unfinished runs resume at the next start)"
     export WEB_DIR="${WEB_DIR:-$root/dist}"
-    exec target/release/scenarioforge serve
+    exec "$bin" serve
     ;;
   run | check)
-    exec target/release/scenarioforge "$@"
+    exec "$bin" "$@"
     ;;
   *)
     say "scenarioforge run $*"
-    exec target/release/scenarioforge run "$@"
+    exec "$bin" run "$@"
     ;;
 esac
