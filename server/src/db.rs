@@ -192,13 +192,28 @@ pub async fn get_status(pool: &PgPool, id: Uuid) -> Result<Option<StatusRow>, sq
 /// there to run (cancelled while queued, or deleted).
 pub async fn mark_running(pool: &PgPool, id: Uuid) -> Result<bool, sqlx::Error> {
     let done = sqlx::query(
-        "update runs set status = 'running', started_at = now(), iterations_done = 0
+        "update runs set status = 'running', started_at = now(), iterations_done = 0,
+                         attempts = attempts + 1
          where id = $1 and status in ('queued', 'running')",
     )
     .bind(id)
     .execute(pool)
     .await?;
     Ok(done.rows_affected() == 1)
+}
+
+/// Puts back a run that a graceful shutdown interrupted: `queued` for the next start, and the
+/// start it had is not counted against it.
+pub async fn release_interrupted(pool: &PgPool, id: Uuid) -> Result<(), sqlx::Error> {
+    sqlx::query(
+        "update runs set status = 'queued', started_at = null, iterations_done = 0,
+                         attempts = greatest(attempts - 1, 0)
+         where id = $1 and status = 'running'",
+    )
+    .bind(id)
+    .execute(pool)
+    .await?;
+    Ok(())
 }
 
 /// Records progress while running; never moves it backwards or touches a finished run.
@@ -505,10 +520,24 @@ pub struct Unfinished {
     pub settings: Json<serde_json::Value>,
 }
 
+/// Starts of a run after which a process that died during it is taken to have died of it.
+pub const MAX_ATTEMPTS: i32 = 3;
+
 /// The runs a previous process left `queued` or `running`, oldest first, all set back to
-/// `queued` so that they run again from the start.
+/// `queued` so that they run again from the start; first, a run left `running` after
+/// [`MAX_ATTEMPTS`] starts is `failed` instead, and never picked up again.
 pub async fn requeue_unfinished(pool: &PgPool) -> Result<Vec<Unfinished>, sqlx::Error> {
     let mut tx = pool.begin().await?;
+    let message =
+        format!("the server stopped during this run {MAX_ATTEMPTS} times; it is not run again");
+    sqlx::query(
+        "update runs set status = 'failed', finished_at = now(), error = $1
+         where status = 'running' and attempts >= $2",
+    )
+    .bind(&message)
+    .bind(MAX_ATTEMPTS)
+    .execute(&mut *tx)
+    .await?;
     sqlx::query(
         "update runs set status = 'queued', started_at = null, iterations_done = 0
          where status = 'running'",

@@ -51,6 +51,9 @@ pub struct ExecutorConfig {
     pub max_simulation_time: Duration,
     /// Engine threads per run.
     pub engine_threads: usize,
+    /// A test hook (`SCENARIOFORGE_TEST_ABORT_MODEL`): a run of a model with this name
+    /// aborts the process once it is marked running, as a run that crashes the server would.
+    pub abort_model: Option<String>,
 }
 
 #[derive(Clone, Debug)]
@@ -252,6 +255,10 @@ impl Inner {
                 return;
             }
         }
+        if self.config.abort_model.as_deref() == Some(job.spec.name.as_str()) {
+            tracing::error!(run = %id, "aborting the process, as SCENARIOFORGE_TEST_ABORT_MODEL asks");
+            std::process::abort();
+        }
         let model = match compile(&job.spec) {
             Ok(m) => m,
             Err(diagnostics) => {
@@ -309,7 +316,14 @@ impl Inner {
             }
         };
         if self.stopping() && !live.cancelled() && output.summary.status == Status::Cancelled {
-            // Stopped by the shutdown: left `running` for the next start to run again.
+            // Stopped by the shutdown: queued again for the next start, this start not
+            // counted (if the database is away, it stays `running` and the start counts).
+            if let Err(e) = self
+                .runtime
+                .block_on(db::release_interrupted(&self.pool, id))
+            {
+                tracing::warn!(run = %id, error = %e, "cannot put back an interrupted run");
+            }
             tracing::info!(run = %id, "run interrupted by shutdown; it will resume at the next start");
             return;
         }

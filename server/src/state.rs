@@ -42,6 +42,7 @@ impl AppState {
                 max_concurrent_runs: config.max_concurrent_runs,
                 max_simulation_time: config.max_simulation_time,
                 engine_threads: std::thread::available_parallelism().map_or(1, |n| n.get()),
+                abort_model: std::env::var("SCENARIOFORGE_TEST_ABORT_MODEL").ok(),
             },
             pool.clone(),
             Arc::clone(&metrics),

@@ -16,6 +16,11 @@ struct Server {
 
 impl Server {
     async fn start(database_url: &str) -> Server {
+        Server::start_with(database_url, &[]).await
+    }
+
+    /// Starts the server with `vars` set, without waiting for it to answer.
+    fn spawn(database_url: &str, vars: &[(&str, &str)]) -> Server {
         // A free port: bound, read, released.
         let addr = std::net::TcpListener::bind("127.0.0.1:0")
             .unwrap()
@@ -27,11 +32,17 @@ impl Server {
             .env("BIND_ADDR", addr.to_string())
             .env("MAX_CONCURRENT_RUNS", "1")
             .env("RUST_LOG", "warn")
+            .envs(vars.iter().copied())
             .stdout(Stdio::null())
             .stderr(Stdio::inherit())
             .spawn()
             .expect("start scenarioforge serve");
-        let server = Server { child, addr };
+        Server { child, addr }
+    }
+
+    async fn start_with(database_url: &str, vars: &[(&str, &str)]) -> Server {
+        let server = Server::spawn(database_url, vars);
+        let addr = server.addr;
         wait_for(Duration::from_secs(30), || async {
             let connect = tokio::net::TcpStream::connect(addr).await;
             if connect.is_err() {
@@ -126,7 +137,11 @@ async fn an_interrupted_run_resumes_at_the_next_start_with_the_same_summary() {
     })
     .await;
     assert!(exit.success(), "a graceful shutdown exits 0: {exit:?}");
-    assert_eq!(status_in_db(&db, &id).await, "running");
+    assert_eq!(
+        status_in_db(&db, &id).await,
+        "queued",
+        "put back, its start not counted"
+    );
 
     // The next start runs it to the end.
     let server = Server::start(&db.url).await;
@@ -158,6 +173,52 @@ async fn an_interrupted_run_resumes_at_the_next_start_with_the_same_summary() {
     }
     let raw: Raw = serde_json::from_str(&body).unwrap();
     assert_eq!(without_elapsed(raw.summary.get()), without_elapsed(&cli));
+}
+
+/// Regression: every run left `queued` or `running` was queued again at start-up with no
+/// count, so a run that killed the process killed it on every restart.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_run_that_kills_the_server_fails_after_three_starts() {
+    let db = TestDb::create().await;
+    let poison = [("SCENARIOFORGE_TEST_ABORT_MODEL", "poison")];
+    let server = Server::start_with(&db.url, &poison).await;
+    let mut m = model(STARTUP);
+    m["name"] = json!("poison");
+    let (status, _, body) = raw_request(
+        server.addr,
+        "POST",
+        "/api/runs",
+        &[("content-type", "application/json")],
+        &json!({"model": m}).to_string(),
+    )
+    .await;
+    assert_eq!(status, 202, "{body}");
+    let id = parse(body.as_bytes())["id"].as_str().unwrap().to_string();
+    let mut server = server;
+    for start in 1..=3 {
+        // The run aborts the process, on the first start as soon as it is submitted, on the
+        // next ones as soon as it is queued again.
+        let exit = wait_for(Duration::from_secs(60), || {
+            let exit = server.child.try_wait().unwrap();
+            async move { exit }
+        })
+        .await;
+        assert!(!exit.success(), "start {start}: the run aborted the server");
+        assert_eq!(status_in_db(&db, &id).await, "running", "start {start}");
+        drop(server);
+        server = Server::spawn(&db.url, &poison);
+    }
+    // The fourth start fails the run instead of running it, and stays up.
+    drop(server);
+    let server = Server::start_with(&db.url, &poison).await;
+    let (_, run) = server.get(&format!("/api/runs/{id}")).await;
+    assert_eq!(run["status"], "failed", "{run}");
+    assert_eq!(
+        run["error"],
+        "the server stopped during this run 3 times; it is not run again"
+    );
+    let (_, again) = server.get("/health").await;
+    assert_eq!(again["status"], "ok", "{again}");
 }
 
 #[test]
