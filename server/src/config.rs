@@ -26,6 +26,9 @@ pub struct Config {
     pub max_concurrent_runs: usize,
     /// `MAX_QUEUED_RUNS`: runs waiting at most; beyond it new runs get `429` with `Retry-After`.
     pub max_queued_runs: usize,
+    /// `MAX_RUNS_PER_CLIENT`: runs one client (address) may have queued or running at once;
+    /// beyond it its new runs get `429` with `Retry-After`.
+    pub max_runs_per_client: usize,
     /// `SAMPLE_ROWS`: iteration rows stored per run; a run's `sample_size` may lower it.
     pub sample_rows: usize,
     pub db: DbConfig,
@@ -145,6 +148,7 @@ impl Config {
             max_request_size,
             max_concurrent_runs: vars.number("MAX_CONCURRENT_RUNS", cores, 1, 1024)?,
             max_queued_runs: vars.number("MAX_QUEUED_RUNS", 1000, 1, 1_000_000)?,
+            max_runs_per_client: vars.number("MAX_RUNS_PER_CLIENT", 100, 1, 1_000_000)?,
             sample_rows: vars.number(
                 "SAMPLE_ROWS",
                 10_000,

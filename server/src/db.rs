@@ -109,12 +109,59 @@ pub struct NewRun<'a> {
     pub settings: StoredSettings,
     pub spec_hash: &'a str,
     pub engine: &'a str,
+    /// The client's address, when known.
+    pub client: Option<&'a str>,
 }
 
-pub async fn insert_run(pool: &PgPool, run: &NewRun<'_>) -> Result<(), sqlx::Error> {
+/// The bounds a new run is admitted within.
+#[derive(Clone, Copy, Debug)]
+pub struct Admission {
+    /// `MAX_QUEUED_RUNS`: runs waiting, in the whole database.
+    pub max_queued: usize,
+    /// `MAX_RUNS_PER_CLIENT`: runs queued or running of one client.
+    pub max_per_client: usize,
+}
+
+/// Why a run was not stored.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Refused {
+    QueueFull { queued: usize },
+    ClientFull { active: usize },
+}
+
+/// Stores a new run, `queued`, if it fits within `admission`. The counts and the insert are
+/// one transaction under a transaction-scoped advisory lock, so concurrent admissions (from
+/// any number of server processes on this database) are taken one at a time and a bound is
+/// never exceeded.
+pub async fn insert_run(
+    pool: &PgPool,
+    run: &NewRun<'_>,
+    admission: Admission,
+) -> Result<Result<(), Refused>, sqlx::Error> {
+    let mut tx = pool.begin().await?;
+    sqlx::query("select pg_advisory_xact_lock($1)")
+        .bind(ADMISSION_LOCK)
+        .execute(&mut *tx)
+        .await?;
+    let (queued, active): (i64, i64) = sqlx::query_as(
+        "select (select count(*) from runs where status = 'queued'),
+                (select count(*) from runs
+                 where client = $1 and status in ('queued', 'running'))",
+    )
+    .bind(run.client)
+    .fetch_one(&mut *tx)
+    .await?;
+    let (queued, active) = (to_usize(queued), to_usize(active));
+    if queued >= admission.max_queued {
+        return Ok(Err(Refused::QueueFull { queued }));
+    }
+    if active >= admission.max_per_client {
+        return Ok(Err(Refused::ClientFull { active }));
+    }
     sqlx::query(
-        "insert into runs (id, owner_token_hash, model, settings, spec_hash, engine, status, iterations_total)
-         values ($1, $2, $3, $4, $5, $6, 'queued', $7)",
+        "insert into runs (id, owner_token_hash, model, settings, spec_hash, engine, status,
+                           iterations_total, client)
+         values ($1, $2, $3, $4, $5, $6, 'queued', $7, $8)",
     )
     .bind(run.id)
     .bind(run.owner_token_hash)
@@ -123,9 +170,18 @@ pub async fn insert_run(pool: &PgPool, run: &NewRun<'_>) -> Result<(), sqlx::Err
     .bind(run.spec_hash)
     .bind(run.engine)
     .bind(to_i64(run.settings.iterations))
-    .execute(pool)
+    .bind(run.client)
+    .execute(&mut *tx)
     .await?;
-    Ok(())
+    tx.commit().await?;
+    Ok(Ok(()))
+}
+
+/// The advisory lock that admissions take (an arbitrary constant of this application).
+const ADMISSION_LOCK: i64 = 0x5CE4_A210;
+
+fn to_usize(n: i64) -> usize {
+    usize::try_from(n).unwrap_or(0)
 }
 
 /// A stored run, as `GET /api/runs/{id}` shows it.

@@ -49,6 +49,9 @@ pub enum ApiError {
     RequestTimeout { limit_ms: u128 },
     /// 429 `too_many_runs`: `MAX_QUEUED_RUNS` runs are already waiting; try again later.
     TooManyRuns { queued: usize },
+    /// 429 `too_many_client_runs`: this client has `MAX_RUNS_PER_CLIENT` runs queued or
+    /// running; try again when one finishes.
+    TooManyClientRuns { active: usize },
     /// 503 `database_unavailable`: the database cannot be reached or did not answer in time.
     DatabaseUnavailable(sqlx::Error),
     /// 500 `internal`: a bug; logged, never described to the client.
@@ -71,7 +74,9 @@ impl ApiError {
             ApiError::RunFinished { .. } => StatusCode::CONFLICT,
             ApiError::RequestTimeout { .. } => StatusCode::REQUEST_TIMEOUT,
             ApiError::DatabaseUnavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
-            ApiError::TooManyRuns { .. } => StatusCode::TOO_MANY_REQUESTS,
+            ApiError::TooManyRuns { .. } | ApiError::TooManyClientRuns { .. } => {
+                StatusCode::TOO_MANY_REQUESTS
+            }
             ApiError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
         }
     }
@@ -92,6 +97,7 @@ impl ApiError {
             ApiError::RequestTimeout { .. } => "request_timeout",
             ApiError::DatabaseUnavailable(_) => "database_unavailable",
             ApiError::TooManyRuns { .. } => "too_many_runs",
+            ApiError::TooManyClientRuns { .. } => "too_many_client_runs",
             ApiError::Internal(_) => "internal",
         }
     }
@@ -156,6 +162,12 @@ impl ApiError {
                 format!("{queued} runs are already waiting (MAX_QUEUED_RUNS): try again shortly"),
                 json!({ "limit": "MAX_QUEUED_RUNS", "queued": queued }),
             ),
+            ApiError::TooManyClientRuns { active } => (
+                format!(
+                    "this client already has {active} runs queued or running (MAX_RUNS_PER_CLIENT): try again when one finishes"
+                ),
+                json!({ "limit": "MAX_RUNS_PER_CLIENT", "active": active }),
+            ),
             ApiError::Internal(_) => ("internal server error".to_string(), Value::Null),
         }
     }
@@ -165,7 +177,7 @@ impl ApiError {
     /// Seconds a client should wait before trying again, for the errors that pass.
     fn retry_after(&self) -> Option<u32> {
         match self {
-            ApiError::TooManyRuns { .. } => Some(10),
+            ApiError::TooManyRuns { .. } | ApiError::TooManyClientRuns { .. } => Some(10),
             ApiError::DatabaseUnavailable(_) => Some(5),
             _ => None,
         }

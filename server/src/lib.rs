@@ -194,7 +194,8 @@ pub async fn serve(config: Config) -> std::io::Result<()> {
             state.begin_shutdown();
         }
     };
-    axum::serve(listener, app(state.clone()))
+    let service = app(state.clone()).into_make_service_with_connect_info::<std::net::SocketAddr>();
+    axum::serve(listener, service)
         .with_graceful_shutdown(shutdown)
         .await?;
     let executor = state.executor.clone();

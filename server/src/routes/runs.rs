@@ -22,7 +22,7 @@ use crate::config::Config;
 use crate::db::{self, StoredSettings};
 use crate::error::ApiError;
 use crate::executor::Job;
-use crate::extract::{JsonBody, OwnerToken, RunId, hex, new_owner_token, token_hash};
+use crate::extract::{ClientAddr, JsonBody, OwnerToken, RunId, hex, new_owner_token, token_hash};
 use crate::state::AppState;
 
 pub fn router() -> Router<AppState> {
@@ -124,15 +124,11 @@ fn links(id: Uuid) -> Links {
 /// `POST /api/runs` → `202`: the run is stored `queued` before the answer, then executed.
 async fn create(
     State(state): State<AppState>,
+    client: ClientAddr,
     JsonBody(request): JsonBody<RunRequest>,
 ) -> Result<Response, ApiError> {
     let config = Arc::clone(&state.config);
     let run = state.blocking(move || request.validate(&config)).await??;
-    // A bound on waiting work: checked before storing, so a refused run leaves nothing behind.
-    let queued = state.executor.queued();
-    if queued >= state.config.max_queued_runs {
-        return Err(ApiError::TooManyRuns { queued });
-    }
     let id = Uuid::new_v4();
     let token = new_owner_token()?;
     let model = serde_json::to_value(&run.spec)
@@ -147,7 +143,9 @@ async fn create(
     }
     let settings = StoredSettings::from(&run.settings);
     let spec_hash = spec_hash(&model, &settings);
-    db::insert_run(
+    // Bounds on waiting work, checked and stored in one step: a refused run leaves nothing.
+    let client = client.0.map(|ip| ip.to_string());
+    let admitted = db::insert_run(
         &state.pool,
         &db::NewRun {
             id,
@@ -156,9 +154,21 @@ async fn create(
             settings,
             spec_hash: &spec_hash,
             engine: ENGINE,
+            client: client.as_deref(),
+        },
+        db::Admission {
+            max_queued: state.config.max_queued_runs,
+            max_per_client: state.config.max_runs_per_client,
         },
     )
     .await?;
+    match admitted {
+        Ok(()) => {}
+        Err(db::Refused::QueueFull { queued }) => return Err(ApiError::TooManyRuns { queued }),
+        Err(db::Refused::ClientFull { active }) => {
+            return Err(ApiError::TooManyClientRuns { active });
+        }
+    }
     state.metrics.run_created();
     state.executor.submit(Job {
         id,

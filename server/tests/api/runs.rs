@@ -465,3 +465,125 @@ async fn runs_cannot_be_listed_or_guessed() {
         .await;
     assert_eq!(status, StatusCode::NOT_FOUND, "{body}");
 }
+
+/// Regression: the queue bound was read before an `await` and the insert, so 1,010 POSTs, 32 at
+/// a time, all got 202 with `MAX_QUEUED_RUNS=1000`. Admission is now one transaction.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_queue_bound_holds_under_parallel_posts() {
+    let app = TestApp::spawn_with(&[("MAX_CONCURRENT_RUNS", "1"), ("MAX_QUEUED_RUNS", "10")]).await;
+    let slow = wide_model(40);
+    let (first, owner) = app
+        .create_run(&slow, &json!({"iterations": slow_iterations()}))
+        .await;
+    wait_for(std::time::Duration::from_secs(30), || async {
+        let (_, run) = app.get(&format!("/api/runs/{first}")).await;
+        (run["status"] == "running").then_some(())
+    })
+    .await;
+    let body = json!({"model": model(STARTUP), "settings": {"iterations": 4096}});
+    let posts: Vec<_> = (0..64)
+        .map(|_| {
+            let router = app.router();
+            let body = body.to_string();
+            tokio::spawn(async move {
+                let request = axum::http::Request::post("/api/runs")
+                    .header("content-type", "application/json")
+                    .body(Body::from(body))
+                    .unwrap();
+                tower::ServiceExt::oneshot(router, request)
+                    .await
+                    .unwrap()
+                    .status()
+            })
+        })
+        .collect();
+    let mut accepted = 0;
+    for post in posts {
+        match post.await.unwrap() {
+            StatusCode::ACCEPTED => accepted += 1,
+            StatusCode::TOO_MANY_REQUESTS => {}
+            other => panic!("unexpected {other}"),
+        }
+    }
+    assert_eq!(accepted, 10, "exactly MAX_QUEUED_RUNS were admitted");
+    let queued: i64 = sqlx::query_scalar("select count(*) from runs where status = 'queued'")
+        .fetch_one(&app.state.pool)
+        .await
+        .unwrap();
+    assert_eq!(queued, 10);
+    app.json(
+        Method::POST,
+        &format!("/api/runs/{first}/cancel"),
+        &[("authorization", &format!("Bearer {owner}"))],
+        None,
+    )
+    .await;
+}
+
+/// One client may not fill the queue for everyone: past `MAX_RUNS_PER_CLIENT` runs queued or
+/// running, its new runs get 429 naming the limit, and nothing is stored.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn runs_beyond_the_client_quota_get_429() {
+    let app =
+        TestApp::spawn_with(&[("MAX_CONCURRENT_RUNS", "1"), ("MAX_RUNS_PER_CLIENT", "2")]).await;
+    let addr = app.serve().await;
+    let slow = wide_model(40);
+    let body = json!({"model": slow, "settings": {"iterations": slow_iterations()}}).to_string();
+    let mut owners = Vec::new();
+    for _ in 0..2 {
+        let (status, _, answer) = raw_request(
+            addr,
+            "POST",
+            "/api/runs",
+            &[("content-type", "application/json")],
+            &body,
+        )
+        .await;
+        assert_eq!(status, 202, "{answer}");
+        let answer = parse(answer.as_bytes());
+        owners.push((
+            answer["id"].as_str().unwrap().to_string(),
+            answer["owner_token"].as_str().unwrap().to_string(),
+        ));
+    }
+    let (status, headers, answer) = raw_request(
+        addr,
+        "POST",
+        "/api/runs",
+        &[("content-type", "application/json")],
+        &body,
+    )
+    .await;
+    assert_eq!(status, 429, "{answer}");
+    assert!(
+        headers.to_lowercase().contains("retry-after: 10"),
+        "{headers}"
+    );
+    assert_error(
+        &parse(answer.as_bytes()),
+        "too_many_client_runs",
+        "this client already has 2 runs queued or running (MAX_RUNS_PER_CLIENT)",
+    );
+    let stored: i64 = sqlx::query_scalar("select count(*) from runs")
+        .fetch_one(&app.state.pool)
+        .await
+        .unwrap();
+    assert_eq!(stored, 2);
+    // Another client (here, one without an address) is not held back.
+    let (status, _) = app
+        .post(
+            "/api/runs",
+            &json!({"model": model(STARTUP), "settings": {"iterations": 4096}}),
+        )
+        .await;
+    assert_eq!(status, StatusCode::ACCEPTED);
+    for (id, owner) in owners {
+        app.json(
+            Method::POST,
+            &format!("/api/runs/{id}/cancel"),
+            &[("authorization", &format!("Bearer {owner}"))],
+            None,
+        )
+        .await;
+    }
+}
