@@ -8,8 +8,8 @@ use crate::correlate;
 use crate::diag::{Diagnostic, DiagnosticKind, Span, closest};
 use crate::dist::{Dist, DistKind};
 use crate::eval::{
-    Draw, Family, FixedDraw, Fold, Func1, Func2, Inner, Instr, Op, Operand, Program, apply_clamp,
-    apply_fold, apply_if, apply1, apply2,
+    Draw, DrawInfo, Family, FixedDraw, Fold, Func1, Func2, Inner, Instr, Op, Operand, Program,
+    apply_clamp, apply_fold, apply_if, apply1, apply2,
 };
 use crate::expr::{BinOp, Expr, ExprKind, UnOp, parse};
 use crate::limits::{
@@ -38,6 +38,9 @@ pub struct NodeInfo {
     pub id: String,
     /// The node's own formula draws at least once.
     pub stochastic: bool,
+    /// Every value is 1 (yes) or 0 (no): a comparison, `and`, `or`, `not`, a `bernoulli`
+    /// draw, an `if` between two such, or another such node.
+    pub boolean: bool,
     pub thresholds: Vec<f64>,
 }
 
@@ -388,11 +391,13 @@ pub(crate) fn compile_unbounded_diagnostics(spec: &ModelSpec) -> Result<Model, V
 
     let mut compiler = Compiler::new(spec.nodes.len());
     let mut stochastic = vec![false; spec.nodes.len()];
+    let mut boolean = vec![false; spec.nodes.len()];
     for &i in &order {
         let Some(expr) = &parsed[i] else { continue };
+        boolean[i] = is_yes_no(expr, &index, &boolean);
         let id = spec.nodes[i].id.as_str();
         let draws_before = compiler.sites.len();
-        match compiler.node(i, id, expr, &index) {
+        match compiler.node(i, id, &spec.nodes[i].expr, expr, &index) {
             Ok(()) => stochastic[i] = compiler.sites.len() > draws_before,
             Err(mut errors) => diags.append(&mut errors),
         }
@@ -422,10 +427,11 @@ pub(crate) fn compile_unbounded_diagnostics(spec: &ModelSpec) -> Result<Model, V
     let nodes = spec
         .nodes
         .iter()
-        .zip(&stochastic)
-        .map(|(n, &s)| NodeInfo {
+        .zip(stochastic.iter().zip(&boolean))
+        .map(|(n, (&s, &b))| NodeInfo {
             id: n.id.clone(),
             stochastic: s,
+            boolean: b,
             thresholds: n.thresholds.clone(),
         })
         .collect();
@@ -445,6 +451,32 @@ pub(crate) fn compile_unbounded_diagnostics(spec: &ModelSpec) -> Result<Model, V
         program,
         warnings,
     })
+}
+
+/// Whether `expr` gives only 1 or 0, `boolean` saying so of the nodes compiled before it.
+fn is_yes_no(expr: &Expr, index: &HashMap<&str, usize>, boolean: &[bool]) -> bool {
+    match &expr.kind {
+        ExprKind::Num(v) => *v == 0.0 || *v == 1.0,
+        ExprKind::Name(name) => index.get(name.as_str()).is_some_and(|&j| boolean[j]),
+        ExprKind::Unary(UnOp::Not, _) => true,
+        ExprKind::Unary(UnOp::Neg, _) => false,
+        ExprKind::Binary(op, _, _) => matches!(
+            op,
+            BinOp::Or
+                | BinOp::And
+                | BinOp::Lt
+                | BinOp::Le
+                | BinOp::Gt
+                | BinOp::Ge
+                | BinOp::Eq
+                | BinOp::Ne
+        ),
+        ExprKind::Call { name, args, .. } => match (name.as_str(), args.as_slice()) {
+            ("bernoulli", _) => true,
+            ("if", [_, a, b]) => is_yes_no(a, index, boolean) && is_yes_no(b, index, boolean),
+            _ => false,
+        },
+    }
 }
 
 /// Resolves names and checks calls in one formula, collecting references to other nodes.
@@ -634,6 +666,8 @@ struct Compiler {
     values: Vec<Operand>,
     /// Draw sites in use, to keep each one's random stream distinct.
     sites: HashSet<u32>,
+    /// Every draw with per-iteration parameters, in the order emitted.
+    draws: Vec<DrawInfo>,
 }
 
 impl Compiler {
@@ -644,6 +678,7 @@ impl Compiler {
             free: Vec::new(),
             values: (0..nodes).map(Operand::Col).collect(),
             sites: HashSet::from([correlate::SCORE_SITE]),
+            draws: Vec::new(),
         }
     }
 
@@ -653,6 +688,7 @@ impl Compiler {
             slots: self.slots,
             correlation: None,
             first: 0,
+            draws: self.draws,
         }
     }
 
@@ -660,11 +696,14 @@ impl Compiler {
         &mut self,
         i: usize,
         id: &str,
+        src: &str,
         expr: &Expr,
         index: &HashMap<&str, usize>,
     ) -> Result<(), Vec<Diagnostic>> {
         let mut cx = NodeCx {
             id,
+            node: i,
+            src,
             index,
             draws: 0,
             errors: Vec::new(),
@@ -923,10 +962,22 @@ impl Compiler {
                     }
                 }
             }
-            None => Draw::Varying {
-                family,
-                params: params.clone(),
-            },
+            None => {
+                let span = call.span;
+                self.draws.push(DrawInfo {
+                    node: cx.node,
+                    text: cx
+                        .src
+                        .get(span.start..span.end)
+                        .unwrap_or_default()
+                        .to_string(),
+                });
+                Draw::Varying {
+                    family,
+                    params: params.clone(),
+                    index: self.draws.len() - 1,
+                }
+            }
         };
         self.emit(Op::Draw { site, draw }, &params)
     }
@@ -963,6 +1014,9 @@ fn constants(operands: &[Operand]) -> Option<Vec<f64>> {
 
 struct NodeCx<'a> {
     id: &'a str,
+    /// The node's position and formula, for naming its draws.
+    node: usize,
+    src: &'a str,
     index: &'a HashMap<&'a str, usize>,
     draws: u32,
     errors: Vec<Diagnostic>,

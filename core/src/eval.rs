@@ -7,7 +7,7 @@
 use std::sync::OnceLock;
 
 use crate::correlate::Correlation;
-use crate::dist::{Dist, DistKind, InverseTable};
+use crate::dist::{Dist, DistKind, InverseTable, ParamError};
 use crate::fastmath;
 use crate::model::Sampling;
 use crate::rng::Stream;
@@ -67,11 +67,32 @@ pub enum Func2 {
 pub enum Draw {
     /// Constant parameters: built and validated once at compile time.
     Fixed(FixedDraw),
-    /// Parameters that vary by iteration; a draw whose parameters are invalid is NaN.
+    /// Parameters that vary by iteration; a draw whose parameters are invalid is NaN, and
+    /// counted in [`Columns::invalid`] under `index`, its place in [`Program::draws`].
     Varying {
         family: Family,
         params: Vec<Operand>,
+        index: usize,
     },
+}
+
+/// Where a draw with per-iteration parameters is: its node, and its call as written.
+#[derive(Clone, Debug, PartialEq)]
+pub struct DrawInfo {
+    pub node: usize,
+    pub text: String,
+}
+
+/// The draws of one chunk whose parameters were invalid, for one draw site.
+#[derive(Clone, Debug, PartialEq)]
+pub struct InvalidDraws {
+    /// The draw's place in [`Program::draws`].
+    pub draw: usize,
+    pub count: u64,
+    /// The first such row of the chunk, and why its parameters were refused (the message
+    /// names the parameter and its value).
+    pub first_row: usize,
+    pub reason: String,
 }
 
 /// The first chunk whose fixed draws go through an inversion table. A table costs about a
@@ -135,19 +156,19 @@ pub enum Inner {
 
 impl Family {
     /// Builds the distribution from per-iteration parameter values.
-    fn build(self, p: &[f64]) -> Option<Dist> {
+    fn build(self, p: &[f64]) -> Result<Dist, ParamError> {
         let inner = |inner: Inner, p: &[f64]| match inner {
-            Inner::Dist(kind) => Dist::new(kind, p).ok(),
-            Inner::Ninety => Dist::ninety_percent(p[0], p[1]).ok(),
+            Inner::Dist(kind) => Dist::new(kind, p),
+            Inner::Ninety => Dist::ninety_percent(p[0], p[1]),
         };
         match self {
-            Family::Dist(kind) => Dist::new(kind, p).ok(),
-            Family::Ninety => Dist::ninety_percent(p[0], p[1]).ok(),
+            Family::Dist(kind) => Dist::new(kind, p),
+            Family::Ninety => Dist::ninety_percent(p[0], p[1]),
             Family::Truncated { inner: kind, upper } => {
                 let bounds = 1 + usize::from(upper);
                 let (params, b) = p.split_at(p.len() - bounds);
                 let hi = if upper { b[1] } else { f64::INFINITY };
-                inner(kind, params)?.truncated(b[0], hi).ok()
+                inner(kind, params)?.truncated(b[0], hi)
             }
         }
     }
@@ -195,6 +216,8 @@ pub struct Program {
     /// Rank correlation imposed on the draws of the first `first` instructions.
     pub correlation: Option<Correlation>,
     pub first: usize,
+    /// Every draw with per-iteration parameters, indexed by `Draw::Varying::index`.
+    pub draws: Vec<DrawInfo>,
 }
 
 pub fn apply1(f: Func1, x: f64) -> f64 {
@@ -339,6 +362,8 @@ pub struct Columns {
     /// Whether each column may hold a NaN or an infinity: false when the instruction that
     /// wrote it saw that it does not, so that it need not be searched.
     may_be_non_finite: Vec<bool>,
+    /// The last chunk's draws with invalid parameters, one entry per draw site that had any.
+    invalid: Vec<InvalidDraws>,
 }
 
 impl Columns {
@@ -346,7 +371,13 @@ impl Columns {
         Columns {
             cols: (0..slots).map(|_| vec![0.0; CHUNK_SIZE]).collect(),
             may_be_non_finite: vec![true; slots],
+            invalid: Vec::new(),
         }
+    }
+
+    /// The draws of the last chunk whose parameters were invalid (each gave NaN).
+    pub fn invalid(&self) -> &[InvalidDraws] {
+        &self.invalid
     }
 
     pub fn col(&self, slot: usize) -> &[f64] {
@@ -393,6 +424,7 @@ impl Program {
         chunk: u64,
         sampling: Sampling,
     ) {
+        cols.invalid.clear();
         let (correlated, rest) = self.instrs.split_at(self.first);
         for (k, part) in [correlated, rest].into_iter().enumerate() {
             if k == 1
@@ -404,8 +436,17 @@ impl Program {
                 // The output column is taken out while the instruction reads the others;
                 // the compiler never makes an instruction read its own output.
                 let mut out = std::mem::take(&mut cols.cols[instr.out]);
-                cols.may_be_non_finite[instr.out] =
-                    exec(&instr.op, &cols.cols, &mut out[..n], seed, chunk, sampling);
+                cols.may_be_non_finite[instr.out] = exec(
+                    &instr.op,
+                    &cols.cols,
+                    &mut out[..n],
+                    Place {
+                        seed,
+                        chunk,
+                        sampling,
+                    },
+                    &mut cols.invalid,
+                );
                 cols.cols[instr.out] = out;
             }
         }
@@ -452,9 +493,12 @@ fn exec(
     op: &Op,
     cols: &[Vec<f64>],
     out: &mut [f64],
-    seed: u64,
-    chunk: u64,
-    sampling: Sampling,
+    Place {
+        seed,
+        chunk,
+        sampling,
+    }: Place,
+    invalid: &mut Vec<InvalidDraws>,
 ) -> bool {
     let n = out.len();
     match op {
@@ -489,25 +533,51 @@ fn exec(
             match draw {
                 Draw::Fixed(fixed) if latin => fixed.dist().quantile_each(out),
                 Draw::Fixed(fixed) => fixed.fill(&mut rng, out, chunk),
-                Draw::Varying { family, params } => {
+                Draw::Varying {
+                    family,
+                    params,
+                    index,
+                } => {
                     let params: Vec<Arg> = params.iter().map(|&a| arg(cols, a, n)).collect();
                     let mut p = vec![0.0; params.len()];
+                    let mut refused: Option<InvalidDraws> = None;
                     for (i, o) in out.iter_mut().enumerate() {
                         for (slot, a) in p.iter_mut().zip(&params) {
                             *slot = a.at(i);
                         }
-                        let dist = family.build(&p);
-                        *o = match dist {
-                            None => f64::NAN,
-                            Some(d) if latin => d.quantile(*o),
-                            Some(d) => d.sample(&mut rng),
+                        *o = match family.build(&p) {
+                            Err(e) => {
+                                match &mut refused {
+                                    Some(r) => r.count += 1,
+                                    None => {
+                                        refused = Some(InvalidDraws {
+                                            draw: *index,
+                                            count: 1,
+                                            first_row: i,
+                                            reason: e.message,
+                                        });
+                                    }
+                                }
+                                f64::NAN
+                            }
+                            Ok(d) if latin => d.quantile(*o),
+                            Ok(d) => d.sample(&mut rng),
                         };
                     }
+                    invalid.extend(refused);
                 }
             }
         }
     }
     true
+}
+
+/// Where in a run an instruction executes.
+#[derive(Clone, Copy)]
+struct Place {
+    seed: u64,
+    chunk: u64,
+    sampling: Sampling,
 }
 
 /// No bits set when `r` is finite: `r - r` is +0.0 then, and NaN otherwise. An OR of these

@@ -16,8 +16,8 @@ use crate::stats::moments::Moments;
 use crate::stats::sensitivity::{self, Centred, Ranked};
 use crate::stats::sketch::Sketch;
 use crate::summary::{
-    CorrelationReport, Driver, Named, OutputStats, OutputSummary, Percentiles, Status, Summary,
-    TailMeans, Warning, threshold_key,
+    CorrelationReport, Driver, Named, OutputKind, OutputStats, OutputSummary, Percentiles,
+    Probability, Status, Summary, TailMeans, Warning, WarningKind, threshold_key,
 };
 
 /// Rows of the iteration sample that sensitivity is computed from, whatever `sample_size`
@@ -440,6 +440,9 @@ struct Accumulator {
     below: Vec<Vec<u64>>,
     /// Per node: non-finite values and the first iteration that had one.
     non_finite: Vec<(u64, u64)>,
+    /// Per draw with per-iteration parameters (`Program::draws`): draws whose parameters
+    /// were invalid, the first iteration that had one, and why.
+    invalid: Vec<(u64, u64, String)>,
 }
 
 impl Accumulator {
@@ -453,6 +456,7 @@ impl Accumulator {
                 .map(|&o| vec![0; model.nodes[o].thresholds.len()])
                 .collect(),
             non_finite: vec![(0, u64::MAX); model.nodes.len()],
+            invalid: vec![(0, u64::MAX, String::new()); model.program.draws.len()],
         }
     }
 
@@ -483,6 +487,12 @@ impl Accumulator {
         }
         for (a, b) in self.non_finite.iter_mut().zip(&other.non_finite) {
             *a = (a.0 + b.0, a.1.min(b.1));
+        }
+        for (a, b) in self.invalid.iter_mut().zip(&other.invalid) {
+            a.0 += b.0;
+            if b.1 < a.1 {
+                (a.1, a.2) = (b.1, b.2.clone());
+            }
         }
     }
 }
@@ -541,6 +551,14 @@ impl Worker {
         model
             .program
             .run_chunk(cols, n, seed, chunk, settings.sampling);
+        for refused in cols.invalid() {
+            let first = start + refused.first_row as u64;
+            let entry = &mut self.acc.invalid[refused.draw];
+            entry.0 += refused.count;
+            if first < entry.1 {
+                (entry.1, entry.2) = (first, refused.reason.clone());
+            }
+        }
 
         self.bad.clear();
         for (node, nf) in self.acc.non_finite.iter_mut().enumerate() {
@@ -713,7 +731,12 @@ fn finish(
         let stats = (count > 0).then(|| {
             let bins = &acc.bins[o];
             let q = |p: f64| bins.quantile(sketch, p).unwrap_or(f64::NAN);
-            let (lo, hi) = (q(0.005), q(0.995));
+            // A yes/no output's histogram is its two bars, no and yes.
+            let (lo, hi, bins_shown) = if info.boolean {
+                (0.0, 1.0, 2)
+            } else {
+                (q(0.005), q(0.995), 50)
+            };
             OutputStats {
                 mean: moments.mean(),
                 std: moments.std(),
@@ -744,14 +767,30 @@ fn finish(
                         .map(|(&t, &b)| (threshold_key(t), b as f64 / count as f64))
                         .collect(),
                 ),
-                histogram: bins.histogram(sketch, lo, hi, 50),
+                histogram: bins.histogram(sketch, lo, hi, bins_shown),
             }
         });
+        let non_finite = acc.non_finite[node].0;
+        let probability = stats
+            .as_ref()
+            .filter(|_| info.boolean)
+            .and_then(|s| Probability::wilson(s.histogram.counts[1], count));
         outputs.push((
             info.id.clone(),
             OutputSummary {
                 count,
-                non_finite: acc.non_finite[node].0,
+                non_finite,
+                coverage: if count + non_finite == 0 {
+                    0.0
+                } else {
+                    count as f64 / (count + non_finite) as f64
+                },
+                kind: if info.boolean {
+                    OutputKind::Boolean
+                } else {
+                    OutputKind::Number
+                },
+                probability,
                 stats,
             },
         ));
@@ -761,12 +800,15 @@ fn finish(
         .warnings
         .iter()
         .map(|message| Warning {
+            kind: WarningKind::Correlation,
             node: None,
+            expression: None,
             message: message.clone(),
             count: None,
             first_iteration: None,
         })
         .collect();
+    warnings.extend(invalid_parameter_warnings(model, merge.done, acc));
     warnings.extend(precision_warnings(model, merge));
     warnings.extend(model
         .nodes
@@ -774,10 +816,13 @@ fn finish(
         .zip(&acc.non_finite)
         .filter(|(_, nf)| nf.0 > 0)
         .map(|(info, &(count, first))| Warning {
+            kind: WarningKind::NonFinite,
             node: Some(info.id.clone()),
+            expression: None,
             message: format!(
-                "node `{}` gave {count} non-finite value{} (NaN or infinite), first at iteration {first}; they are left out of its statistics",
+                "node `{}` gave {} non-finite value{} (NaN or infinite), first at iteration {first}; they are left out of its statistics",
                 info.id,
+                crate::model::thousands(count),
                 if count == 1 { "" } else { "s" },
             ),
             count: Some(count),
@@ -801,6 +846,7 @@ fn finish(
             },
             iterations: merge.done,
             seed: settings.seed,
+            complete: outputs.iter().all(|(_, o)| o.non_finite == 0),
             elapsed_ms: 0,
             engine: ENGINE.to_string(),
             outputs: Named(outputs),
@@ -813,6 +859,35 @@ fn finish(
             rows: table,
         },
     }
+}
+
+/// Every draw whose parameters were invalid in some iterations: where, how often, the first
+/// time and why (the reason names the parameter and its value).
+fn invalid_parameter_warnings(model: &Model, done: u64, acc: &Accumulator) -> Vec<Warning> {
+    model
+        .program
+        .draws
+        .iter()
+        .zip(&acc.invalid)
+        .filter(|(_, (count, _, _))| *count > 0)
+        .map(|(draw, (count, first, reason))| {
+            let id = &model.nodes[draw.node].id;
+            let share = *count as f64 / done.max(1) as f64 * 100.0;
+            Warning {
+                kind: WarningKind::InvalidParameters,
+                node: Some(id.clone()),
+                expression: Some(draw.text.clone()),
+                message: format!(
+                    "`{}` in `{id}` had invalid parameters in {} of {} iterations ({share:.1}%), first at iteration {first}: {reason}; those draws are NaN",
+                    draw.text,
+                    crate::model::thousands(*count),
+                    crate::model::thousands(done),
+                ),
+                count: Some(*count),
+                first_iteration: Some(*first),
+            }
+        })
+        .collect()
 }
 
 /// Why a run with a precision target did not converge, output by output.
@@ -843,7 +918,9 @@ fn precision_warnings(model: &Model, merge: &Merge) -> Vec<Warning> {
                 )
             };
             Some(Warning {
+                kind: WarningKind::Precision,
                 node: Some(id.clone()),
+                expression: None,
                 message,
                 count: None,
                 first_iteration: None,

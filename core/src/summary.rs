@@ -29,6 +29,9 @@ pub struct Summary {
     /// identical runs.
     pub elapsed_ms: u64,
     pub engine: String,
+    /// False when some output's statistics leave out iterations (NaN or infinite values):
+    /// read each output's `coverage` and the warnings.
+    pub complete: bool,
     pub outputs: Named<OutputSummary>,
     pub sensitivity: Named<Vec<Driver>>,
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
@@ -42,9 +45,58 @@ pub struct OutputSummary {
     pub count: u64,
     /// NaN or infinite values, left out of every statistic.
     pub non_finite: u64,
+    /// The share of the iterations that the statistics cover: `count / (count + non_finite)`
+    /// (1 when every value was finite; 0 when the run made none).
+    pub coverage: f64,
+    /// `number`, or `boolean` for a yes/no output (every value 1 or 0), whose `probability`
+    /// of yes is the figure to read.
+    pub kind: OutputKind,
+    /// For a boolean output: P(yes) and its 95% Wilson score interval.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub probability: Option<Probability>,
     /// Absent when no value was finite.
     #[serde(flatten, default, skip_serializing_if = "Option::is_none")]
     pub stats: Option<OutputStats>,
+}
+
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum OutputKind {
+    #[default]
+    Number,
+    Boolean,
+}
+
+/// The chance of yes, `p = yes / count`, with its 95% Wilson score interval `[low, high]`
+/// (Wilson 1927): unlike p ± 1.96·SEM it stays within [0, 1] and is honest for p near 0 or 1.
+#[derive(Clone, Copy, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Probability {
+    pub p: f64,
+    pub low: f64,
+    pub high: f64,
+    pub yes: u64,
+    pub count: u64,
+}
+
+impl Probability {
+    pub fn wilson(yes: u64, count: u64) -> Option<Probability> {
+        if count == 0 {
+            return None;
+        }
+        let n = count as f64;
+        let p = yes as f64 / n;
+        let z = 1.959_963_984_540_054;
+        let z2 = z * z;
+        let centre = (p + z2 / (2.0 * n)) / (1.0 + z2 / n);
+        let half = z / (1.0 + z2 / n) * (p * (1.0 - p) / n + z2 / (4.0 * n * n)).sqrt();
+        Some(Probability {
+            p,
+            low: (centre - half).max(0.0),
+            high: (centre + half).min(1.0),
+            yes,
+            count,
+        })
+    }
 }
 
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
@@ -91,11 +143,30 @@ pub struct Driver {
     pub variance_share: f64,
 }
 
+/// What a warning is about.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum WarningKind {
+    /// A distribution's parameters, computed per iteration, were invalid in some iterations:
+    /// those draws are NaN.
+    InvalidParameters,
+    /// A node gave NaN or infinite values, left out of its statistics.
+    NonFinite,
+    /// The correlations could not all hold and were repaired.
+    Correlation,
+    /// A precision target was not reached.
+    Precision,
+}
+
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct Warning {
+    pub kind: WarningKind,
     /// The node concerned, when there is one.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub node: Option<String>,
+    /// The distribution call concerned, as written in the node's formula.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub expression: Option<String>,
     pub message: String,
     /// How many values it concerns (non-finite values).
     #[serde(default, skip_serializing_if = "Option::is_none")]

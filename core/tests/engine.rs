@@ -6,6 +6,7 @@ use std::sync::Mutex;
 use std::sync::atomic::{AtomicU64, Ordering};
 
 use scenarioforge_core::eval::CHUNK_SIZE;
+use scenarioforge_core::summary::{OutputKind, WarningKind};
 use scenarioforge_core::{
     Model, ModelSpec, Observer, Progress, RunOutput, RunSettings, Settings, Status, Stop,
     Unobserved, compile, run,
@@ -284,4 +285,89 @@ fn non_finite_values_are_counted_whichever_operation_made_them() {
             x.non_finite
         );
     }
+}
+
+/// Regression: a draw whose parameter came out invalid was NaN without a word beyond the
+/// node's count of non-finite values; 31% of iterations were silently left out.
+#[test]
+fn invalid_parameters_are_named_with_their_count_and_the_coverage_is_reported() {
+    let (m, _) = model(
+        r#"{"nodes": [
+            {"id": "sd", "expr": "normal(1, 2)"},
+            {"id": "x", "expr": "normal(0, sd)", "output": true},
+            {"id": "y", "expr": "uniform(0, 1)", "output": true}]}"#,
+    );
+    let settings = Settings {
+        iterations: Some(100_000),
+        seed: Some(42),
+        ..Settings::default()
+    };
+    let settings = RunSettings::validate(&settings, u64::MAX).unwrap();
+    let summary = run(&m, &settings, 2, &Unobserved).summary;
+    let x = summary.outputs.get("x").unwrap();
+    assert_eq!(x.non_finite, 30_849);
+    assert_eq!(x.coverage, 69_151.0 / 100_000.0);
+    assert_eq!(summary.outputs.get("y").unwrap().coverage, 1.0);
+    assert!(!summary.complete);
+    let w = &summary.warnings[0];
+    assert_eq!(w.kind, WarningKind::InvalidParameters);
+    assert_eq!(w.node.as_deref(), Some("x"));
+    assert_eq!(w.expression.as_deref(), Some("normal(0, sd)"));
+    assert_eq!(w.count, Some(30_849));
+    let first = w.first_iteration.unwrap();
+    assert!(
+        w.message.starts_with(&format!(
+            "`normal(0, sd)` in `x` had invalid parameters in 30,849 of 100,000 iterations (30.8%), first at iteration {first}: `sd` must be at least 0, got -"
+        )),
+        "{}",
+        w.message
+    );
+    // The same for any thread count, and by the browser's stepper.
+    assert_eq!(
+        run(&m, &settings, 1, &Unobserved).summary.warnings,
+        summary.warnings
+    );
+    let mut stepper = scenarioforge_core::Stepper::new(m.clone(), settings.clone());
+    while !stepper.is_done() {
+        stepper.step(3);
+    }
+    assert_eq!(stepper.finish().summary.warnings, summary.warnings);
+}
+
+/// Regression: a yes/no output (`late = duration > 90`) got a 50-bin histogram and
+/// p5 = p50 = p95 = 0; it is its chance of yes with a Wilson interval, and two bars.
+#[test]
+fn a_yes_no_output_is_its_probability_with_a_wilson_interval() {
+    let (m, _) = model(
+        r#"{"nodes": [
+            {"id": "d", "expr": "normal(80, 10)"},
+            {"id": "late", "expr": "d > 90", "output": true},
+            {"id": "either", "expr": "if(late, 1, d < 60)", "output": true},
+            {"id": "flag", "expr": "bernoulli(0.001)", "output": true},
+            {"id": "score", "expr": "d * 2", "output": true}]}"#,
+    );
+    let out = run_with(&m, 1_000_000, 100, 2, &Unobserved);
+    let get = |id: &str| out.summary.outputs.get(id).unwrap().clone();
+    assert_eq!(get("score").kind, OutputKind::Number);
+    assert!(get("score").probability.is_none());
+    for id in ["late", "either", "flag"] {
+        let o = get(id);
+        assert_eq!(o.kind, OutputKind::Boolean, "{id}");
+        let p = o.probability.unwrap();
+        let stats = o.stats.unwrap();
+        assert_eq!(p.count, 1_000_000);
+        assert_eq!(p.yes as f64, (stats.mean * 1e6).round(), "{id}");
+        assert_eq!(stats.histogram.counts, vec![p.count - p.yes, p.yes], "{id}");
+        // Wilson 1927, by hand.
+        let (n, phat, z) = (1e6, p.p, 1.959_963_984_540_054_f64);
+        let centre = (phat + z * z / (2.0 * n)) / (1.0 + z * z / n);
+        let half = z / (1.0 + z * z / n) * (phat * (1.0 - phat) / n + z * z / (4.0 * n * n)).sqrt();
+        assert!(
+            (p.low - (centre - half)).abs() < 1e-15 && (p.high - (centre + half)).abs() < 1e-15
+        );
+        assert!(p.low < p.p && p.p < p.high, "{id}: {p:?}");
+    }
+    // P(d > 90) for normal(80, 10) is 0.158655; the interval covers it.
+    let late = get("late").probability.unwrap();
+    assert!(late.low < 0.158_655 && 0.158_655 < late.high, "{late:?}");
 }

@@ -398,17 +398,33 @@ fn runtime_problems_are_warnings_not_crashes() {
     assert_eq!(count + bad, 20000);
     assert!(bad > 9000 && bad < 11000, "{bad}");
     let warnings = v["warnings"].as_array().unwrap();
-    let nodes: Vec<&str> = warnings
+    let nodes: Vec<(&str, &str)> = warnings
         .iter()
-        .map(|w| w["node"].as_str().unwrap())
+        .map(|w| (w["kind"].as_str().unwrap(), w["node"].as_str().unwrap()))
         .collect();
-    assert_eq!(nodes, ["y", "s"]);
+    // The invalid sd of `s` first (the cause), then the nodes that gave NaN.
+    assert_eq!(
+        nodes,
+        [
+            ("invalid_parameters", "s"),
+            ("non_finite", "y"),
+            ("non_finite", "s")
+        ]
+    );
+    assert_eq!(warnings[0]["expression"], "normal(0, x)");
     assert!(
         warnings[0]["message"]
             .as_str()
             .unwrap()
+            .contains("`sd` must be at least 0, got -")
+    );
+    assert!(
+        warnings[1]["message"]
+            .as_str()
+            .unwrap()
             .contains("first at iteration")
     );
+    assert_eq!(v["complete"], false);
 }
 
 /// `--sampling` and `--precision` override the model's settings; the table shows the

@@ -90,6 +90,24 @@ pub fn table(spec: &ModelSpec, summary: &Summary, threads: usize) -> String {
             ]);
             continue;
         };
+        if let Some(p) = &o.probability {
+            // A yes/no output reads as its chance of yes, with the 95% interval.
+            rows.push([
+                id.to_string(),
+                format!(
+                    "P(yes) {} [{}, {}]",
+                    percent(p.p),
+                    percent(p.low),
+                    percent(p.high)
+                ),
+                String::new(),
+                String::new(),
+                String::new(),
+                String::new(),
+                format!("{} of {}", thousands(p.yes), thousands(p.count)),
+            ]);
+            continue;
+        }
         let below = s
             .prob_below
             .iter()
@@ -178,6 +196,16 @@ pub fn table(spec: &ModelSpec, summary: &Summary, threads: usize) -> String {
                 c.requested,
                 c.used,
                 c.achieved
+            ));
+        }
+    }
+    if !summary.complete {
+        out.push_str("\nstatistics that leave out iterations\n");
+        for (id, o) in summary.outputs.iter().filter(|(_, o)| o.non_finite > 0) {
+            out.push_str(&format!(
+                "  {id}: covers {} of the iterations ({} NaN or infinite left out)\n",
+                percent(o.coverage),
+                thousands(o.non_finite)
             ));
         }
     }

@@ -3,7 +3,7 @@
 
 use leptos::prelude::*;
 use scenarioforge_core::stats::sensitivity::spearman;
-use scenarioforge_core::summary::{Driver, OutputStats};
+use scenarioforge_core::summary::{Driver, OutputStats, Probability};
 
 use crate::format;
 use crate::runner::Point;
@@ -119,6 +119,51 @@ pub fn Histogram(stats: OutputStats, #[prop(into)] title: String) -> impl IntoVi
                 {markers}
                 <line class="axis" x1=PAD_L x2=W - PAD_R y1=H - PAD_B y2=H - PAD_B></line>
                 {x_axis(lo, hi)}
+            </svg>
+            <figcaption>{title}</figcaption>
+        </figure>
+    }
+}
+
+/// A yes/no output as two bars, no and yes, each labelled with its share, the yes bar with
+/// its 95% interval drawn as a whisker.
+#[component]
+pub fn YesNo(probability: Probability, #[prop(into)] title: String) -> impl IntoView {
+    let p = probability;
+    let y_of = |share: f64| scale(share, 0.0, 1.0, H - PAD_B, PAD_T);
+    let grid = [0.0, 0.25, 0.5, 0.75, 1.0]
+        .into_iter()
+        .map(|q| {
+            let y = y_of(q);
+            view! {
+                <line class="grid" x1=PAD_L x2=W - PAD_R y1=y y2=y></line>
+                <text class="tick-label" x=PAD_L - 6.0 y=y + 4.0 text-anchor="end">{format::percent(q)}</text>
+            }
+        })
+        .collect_view();
+    let width = (W - PAD_L - PAD_R) / 4.0;
+    let bars = [("no", 1.0 - p.p, 0.0), ("yes", p.p, 2.0)]
+        .into_iter()
+        .map(|(name, share, at)| {
+            let x = PAD_L + width * (0.5 + at);
+            let y = y_of(share);
+            view! {
+                <rect class=format!("bar {name}") x=x y=y width=width height=H - PAD_B - y>
+                    <title>{format!("{name}: {}", format::percent(share))}</title>
+                </rect>
+                <text class="tick-label" x=x + width / 2.0 y=H - 8.0 text-anchor="middle">{name}</text>
+                <text class="marker-label" x=x + width / 2.0 y=(y - 4.0).max(PAD_T + 10.0) text-anchor="middle">{format::percent(share)}</text>
+            }
+        })
+        .collect_view();
+    let whisker_x = PAD_L + width * 3.0;
+    view! {
+        <figure class="chart">
+            <svg viewBox=format!("0 0 {W} {H}") role="img" aria-label=title.clone()>
+                {grid}
+                {bars}
+                <line class="whisker" x1=whisker_x x2=whisker_x y1=y_of(p.low) y2=y_of(p.high)></line>
+                <line class="axis" x1=PAD_L x2=W - PAD_R y1=H - PAD_B y2=H - PAD_B></line>
             </svg>
             <figcaption>{title}</figcaption>
         </figure>

@@ -2,6 +2,7 @@
 //! thresholds; add, delete, duplicate, reorder; each node's diagnostics beside it.
 
 use leptos::prelude::*;
+use scenarioforge_core::summary::{Warning, WarningKind};
 use scenarioforge_core::{Diagnostic, ModelSpec};
 
 use crate::edit;
@@ -13,6 +14,8 @@ pub struct Editor {
     pub history: RwSignal<edit::History>,
     pub diagnostics: RwSignal<Vec<Diagnostic>>,
     pub selected: RwSignal<Option<usize>>,
+    /// The last run's warnings, shown under the nodes they name.
+    pub run_warnings: RwSignal<Vec<Warning>>,
 }
 
 impl Editor {
@@ -22,6 +25,7 @@ impl Editor {
             history: RwSignal::new(edit::History::default()),
             diagnostics: RwSignal::new(Vec::new()),
             selected: RwSignal::new(None),
+            run_warnings: RwSignal::new(Vec::new()),
         }
     }
 
@@ -203,6 +207,14 @@ fn NodeRow(editor: Editor, index: usize) -> impl IntoView {
             {move || {
                 let expr = editor.model.with(|m| m.nodes.get(index).map(|n| n.expr.clone()).unwrap_or_default());
                 diags.get().into_iter().map(|d| diagnostic_line(&d, &expr)).collect_view()
+            }}
+            {move || {
+                // What the last run found wrong here: invalid parameters of a draw.
+                let id = id_text();
+                editor.run_warnings.with(|ws| ws.iter()
+                    .filter(|w| w.kind == WarningKind::InvalidParameters && w.node.as_deref() == Some(id.as_str()))
+                    .map(|w| view! { <p class="node-warning" role="status">"⚠ last run: " {w.message.clone()}</p> })
+                    .collect_view())
             }}
         </li>
     }

@@ -3,11 +3,11 @@
 
 use leptos::prelude::*;
 use leptos::task::spawn_local;
-use scenarioforge_core::summary::{CorrelationReport, OutputSummary};
+use scenarioforge_core::summary::{CorrelationReport, OutputSummary, Probability, WarningKind};
 
 use crate::api;
 use crate::browser;
-use crate::components::charts::{Convergence, Cumulative, Histogram, Scatter, Tornado};
+use crate::components::charts::{Convergence, Cumulative, Histogram, Scatter, Tornado, YesNo};
 use crate::components::samples::SampleTable;
 use crate::format;
 use crate::runner::{self, Point, Results, Samples};
@@ -66,7 +66,26 @@ pub fn ResultsView(results: Results, convergence: Vec<Point>) -> impl IntoView {
             )
         })
         .collect_view();
-    let warnings = summary.warnings.clone();
+    // Warnings about lost iterations (invalid parameters, non-finite values) first: they say
+    // which statistics leave out part of the run.
+    let mut warnings = summary.warnings.clone();
+    warnings.sort_by_key(|w| match w.kind {
+        WarningKind::InvalidParameters => 0,
+        WarningKind::NonFinite => 1,
+        _ => 2,
+    });
+    let incomplete: Vec<String> = summary
+        .outputs
+        .iter()
+        .filter(|(_, o)| o.non_finite > 0)
+        .map(|(id, o)| {
+            format!(
+                "`{id}` covers {} of the iterations ({} NaN or infinite)",
+                format::percent(o.coverage),
+                format::thousands(o.non_finite)
+            )
+        })
+        .collect();
     let correlations = correlation_table(&summary.correlations);
     // The scatter plot starts on the first correlated pair, else the first two columns.
     let first_pair = summary
@@ -134,7 +153,10 @@ pub fn ResultsView(results: Results, convergence: Vec<Point>) -> impl IntoView {
             {move || share_error.get().map(|e| view! { <p class="error">{e}</p> })}
             {(!warnings.is_empty()).then(|| view! {
                 <ul class="warnings">
-                    {warnings.iter().map(|w| view! { <li>"⚠ " {w.message.clone()}</li> }).collect_view()}
+                    {(!incomplete.is_empty()).then(|| view! {
+                        <li class="lost">{format!("⚠ Some statistics leave out iterations: {}.", incomplete.join("; "))}</li>
+                    })}
+                    {warnings.iter().map(|w| view! { <li class=format!("warning-{:?}", w.kind).to_lowercase()>"⚠ " {w.message.clone()}</li> }).collect_view()}
                 </ul>
             })}
             {outputs}
@@ -165,6 +187,9 @@ fn output_card(
         }
         .into_any();
     };
+    if let Some(probability) = out.probability {
+        return yes_no_card(id, label, out, probability, drivers, convergence).into_any();
+    }
     let u = |x: f64| format::with_unit(x, unit);
     let p = &stats.percentiles;
     let rows = vec![
@@ -192,7 +217,11 @@ fn output_card(
                 "{} finite{}",
                 format::thousands(out.count),
                 if out.non_finite > 0 {
-                    format!(", {} non-finite", format::thousands(out.non_finite))
+                    format!(
+                        ", {} non-finite: the statistics cover {} of the iterations",
+                        format::thousands(out.non_finite),
+                        format::percent(out.coverage)
+                    )
                 } else {
                     String::new()
                 }
@@ -223,6 +252,53 @@ fn output_card(
         </article>
     }
     .into_any()
+}
+
+/// A yes/no output: its chance of yes with the 95% interval, and two bars.
+fn yes_no_card(
+    id: &str,
+    label: &str,
+    out: &OutputSummary,
+    p: Probability,
+    drivers: Vec<scenarioforge_core::summary::Driver>,
+    convergence: &[Point],
+) -> impl IntoView + use<> {
+    let rows = vec![
+        ("P(yes)", format::percent(p.p)),
+        (
+            "95% interval",
+            format!("{} – {}", format::percent(p.low), format::percent(p.high)),
+        ),
+        (
+            "yes / iterations",
+            format!(
+                "{} / {}",
+                format::thousands(p.yes),
+                format::thousands(p.count)
+            ),
+        ),
+    ];
+    let lost = (out.non_finite > 0).then(|| {
+        format!(
+            "{} non-finite: the figures cover {} of the iterations",
+            format::thousands(out.non_finite),
+            format::percent(out.coverage)
+        )
+    });
+    view! {
+        <article class="output boolean">
+            <h3>{label.to_string()}</h3>
+            <div class="output-grid">
+                <table class="stats">
+                    {rows.into_iter().map(|(k, v)| view! { <tr><th>{k}</th><td class="num strong">{v}</td></tr> }).collect_view()}
+                    {lost.map(|l| view! { <tr><th>"values"</th><td class="num">{l}</td></tr> })}
+                </table>
+                <YesNo probability=p title=format!("{id}: no and yes") />
+                {(!drivers.is_empty()).then(|| view! { <Tornado drivers=drivers title=format!("drivers of {id}") /> })}
+                <Convergence points=convergence.to_vec() output=id.to_string() title=format!("running share of yes in {id} ± 2 SEM") />
+            </div>
+        </article>
+    }
 }
 
 fn slug(name: &str) -> String {

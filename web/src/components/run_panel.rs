@@ -20,8 +20,29 @@ pub fn RunPanel(
     let placement = RwSignal::new(Placement::Auto);
     let limit_s = RwSignal::new(store::load_limit());
     let settings = move || editor.model.with(|m| m.settings.clone());
+    // Text typed into a field that is not a number: shown beside the field, and Run waits
+    // for it to be fixed (the model keeps its last valid value meanwhile).
+    let field_errors: RwSignal<Vec<(&'static str, String)>> = RwSignal::new(Vec::new());
+    let set_field_error = move |name: &'static str, error: Option<String>| {
+        field_errors.update(|all| {
+            all.retain(|(n, _)| *n != name);
+            all.extend(error.map(|e| (name, e)));
+        });
+    };
+    let field_error = move |name: &'static str| {
+        field_errors.with(|all| all.iter().find(|(n, _)| *n == name).map(|(_, e)| e.clone()))
+    };
     let set_u64 = move |name: &'static str, text: String| {
-        let value = text.replace([',', '_', ' '], "").parse::<u64>().ok();
+        let cleaned = text.replace([',', '_', ' '], "");
+        let value = cleaned.parse::<u64>().ok();
+        if value.is_none() && !cleaned.is_empty() {
+            set_field_error(
+                name,
+                Some(format!("`{}` is not a whole number", text.trim())),
+            );
+            return;
+        }
+        set_field_error(name, None);
         editor.edit(Some(name), |m| match name {
             "iterations" => m.settings.iterations = value,
             "seed" => m.settings.seed = value,
@@ -37,7 +58,13 @@ pub fn RunPanel(
         })
     };
     let set_precision = move |part: &'static str, text: String| {
-        let value = text.replace([',', '_', ' ', '%'], "").parse::<f64>().ok();
+        let cleaned = text.replace([',', '_', ' ', '%'], "");
+        let value = cleaned.parse::<f64>().ok();
+        if value.is_none() && !cleaned.is_empty() {
+            set_field_error(part, Some(format!("`{}` is not a number", text.trim())));
+            return;
+        }
+        set_field_error(part, None);
         editor.edit(Some(part), |m| {
             let mut p = m.settings.precision.clone().unwrap_or_default();
             match part {
@@ -52,6 +79,8 @@ pub fn RunPanel(
     let why_disabled = move || {
         if run.running() {
             Some("a run is in progress".to_string())
+        } else if let Some((name, error)) = field_errors.with(|all| all.first().cloned()) {
+            Some(format!("fix the {name} field first — {error}"))
         } else if errors() > 0 {
             let first = editor
                 .diagnostics
@@ -97,12 +126,14 @@ pub fn RunPanel(
                     <span>"iterations"</span>
                     <input inputmode="numeric" prop:value=move || format::thousands(settings().iterations.unwrap_or(DEFAULT_ITERATIONS))
                         on:change=move |ev| set_u64("iterations", event_target_value(&ev)) />
+                    {move || field_error("iterations").map(|e| view! { <span class="field-error" role="alert">{e}</span> })}
                 </label>
                 <label>
                     <span>"seed"</span>
                     <span class="with-button">
                         <input inputmode="numeric" prop:value=move || settings().seed.unwrap_or(0).to_string()
                             on:change=move |ev| set_u64("seed", event_target_value(&ev)) />
+                        {move || field_error("seed").map(|e| view! { <span class="field-error" role="alert">{e}</span> })}
                         <button on:click=move |_| {
                             let seed = browser::random_seed();
                             editor.edit(None, |m| m.settings.seed = Some(seed));
@@ -113,6 +144,7 @@ pub fn RunPanel(
                     <span>"sample size"</span>
                     <input inputmode="numeric" prop:value=move || format::thousands(settings().sample_size.unwrap_or(DEFAULT_SAMPLE_SIZE as u64))
                         on:change=move |ev| set_u64("sample", event_target_value(&ev)) />
+                    {move || field_error("sample").map(|e| view! { <span class="field-error" role="alert">{e}</span> })}
                 </label>
                 <label>
                     <span>"sampling"</span>
@@ -132,12 +164,14 @@ pub fn RunPanel(
                     <input class="precision-relative" inputmode="decimal" placeholder="off"
                         prop:value=move || precision_part("relative").unwrap_or_default()
                         on:change=move |ev| set_precision("relative", event_target_value(&ev)) />
+                    {move || field_error("relative").map(|e| view! { <span class="field-error" role="alert">{e}</span> })}
                 </label>
                 <label title="For outputs whose mean is near zero: a half-width in the output's own units.">
                     <span>"or ± (absolute)"</span>
                     <input class="precision-absolute" inputmode="decimal" placeholder="off"
                         prop:value=move || precision_part("absolute").unwrap_or_default()
                         on:change=move |ev| set_precision("absolute", event_target_value(&ev)) />
+                    {move || field_error("absolute").map(|e| view! { <span class="field-error" role="alert">{e}</span> })}
                 </label>
                 {move || settings().precision.is_some().then(|| view! {
                     <label>
@@ -145,6 +179,7 @@ pub fn RunPanel(
                         <input class="precision-confidence" inputmode="decimal" placeholder="95"
                             prop:value=move || precision_part("confidence").unwrap_or_default()
                             on:change=move |ev| set_precision("confidence", event_target_value(&ev)) />
+                        {move || field_error("confidence").map(|e| view! { <span class="field-error" role="alert">{e}</span> })}
                     </label>
                 })}
                 <label>

@@ -145,6 +145,15 @@ pub fn EditorPage() -> impl IntoView {
         browser::download(&format!("{name}.json"), "application/json", &json);
     };
 
+    // The last run's warnings go to the nodes they name, too.
+    Effect::new(move |_| {
+        let warnings = run.results.with(|r| {
+            r.as_ref()
+                .map(|r| r.summary.warnings.clone())
+                .unwrap_or_default()
+        });
+        editor.run_warnings.set(warnings);
+    });
     view! {
         <header class="topbar">
             <a class="brand" href="/">"ScenarioForge"</a>
