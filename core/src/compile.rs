@@ -17,6 +17,7 @@ use crate::limits::{
     MAX_THRESHOLDS,
 };
 use crate::model::{ModelSpec, NodeSpec, thousands};
+use crate::sources::{self, Source};
 use crate::summary::threshold_key;
 
 /// A validated, compiled model.
@@ -28,6 +29,10 @@ pub struct Model {
     pub outputs: Vec<usize>,
     /// Indices of the stochastic inputs (nodes whose own formula draws), in model order.
     pub inputs: Vec<usize>,
+    /// Every draw site: the model's sources of randomness.
+    pub sources: Vec<Source>,
+    /// For each output (as in `outputs`), the sources it depends on: its drivers.
+    pub drivers: Vec<Vec<usize>>,
     pub program: Program,
     /// Problems that do not stop the model from running, e.g. repaired correlations.
     pub warnings: Vec<String>,
@@ -435,7 +440,7 @@ pub(crate) fn compile_unbounded_diagnostics(spec: &ModelSpec) -> Result<Model, V
             thresholds: n.thresholds.clone(),
         })
         .collect();
-    let mut program = compiler.finish();
+    let (mut program, sources) = compiler.finish();
     let input_ok = |node: usize| correlatable(&program, node);
     let built = correlate::build(&spec.correlations, &index, input_ok)?;
     let mut warnings = Vec::new();
@@ -443,9 +448,12 @@ pub(crate) fn compile_unbounded_diagnostics(spec: &ModelSpec) -> Result<Model, V
     if let Some(c) = built.correlation {
         program.correlate(c);
     }
+    let drivers = sources::upstream(&program, &sources, &outputs);
     Ok(Model {
         spec: spec.clone(),
         nodes,
+        sources,
+        drivers,
         outputs,
         inputs: (0..spec.nodes.len()).filter(|&i| stochastic[i]).collect(),
         program,
@@ -668,6 +676,11 @@ struct Compiler {
     sites: HashSet<u32>,
     /// Every draw with per-iteration parameters, in the order emitted.
     draws: Vec<DrawInfo>,
+    /// Every draw site, in the order emitted: the model's sources of randomness.
+    sources: Vec<Source>,
+    /// Columns of inline draws, never reused, so that a chunk's draws are still there when
+    /// the sample takes its rows.
+    pinned: HashSet<usize>,
 }
 
 impl Compiler {
@@ -679,17 +692,20 @@ impl Compiler {
             values: (0..nodes).map(Operand::Col).collect(),
             sites: HashSet::from([correlate::SCORE_SITE]),
             draws: Vec::new(),
+            sources: Vec::new(),
+            pinned: HashSet::new(),
         }
     }
 
-    fn finish(self) -> Program {
-        Program {
+    fn finish(self) -> (Program, Vec<Source>) {
+        let program = Program {
             instrs: self.instrs,
             slots: self.slots,
             correlation: None,
             first: 0,
             draws: self.draws,
-        }
+        };
+        (program, self.sources)
     }
 
     fn node(
@@ -724,7 +740,15 @@ impl Compiler {
                 // The formula's last instruction wrote a temporary: have it write the node's
                 // own column instead. A formula that only names another node is a copy.
                 match self.instrs.last_mut() {
-                    Some(last) if c >= self.values.len() && last.out == c => last.out = i,
+                    Some(last) if c >= self.values.len() && last.out == c => {
+                        last.out = i;
+                        // A draw that is the whole formula: its values are the node's.
+                        if self.pinned.remove(&c)
+                            && let Some(source) = self.sources.last_mut()
+                        {
+                            (source.slot, source.whole) = (i, true);
+                        }
+                    }
                     _ => self.instrs.push(Instr {
                         op: Op::Copy(c),
                         out: i,
@@ -746,6 +770,7 @@ impl Compiler {
     fn release(&mut self, op: Operand) {
         if let Operand::Col(c) = op
             && c >= self.values.len()
+            && !self.pinned.contains(&c)
         {
             self.free.push(c);
         }
@@ -908,6 +933,11 @@ impl Compiler {
         }
         let site = self.site(cx.id, cx.draws);
         cx.draws += 1;
+        let text = cx
+            .src
+            .get(call.span.start..call.span.end)
+            .unwrap_or_default()
+            .to_string();
         let consts = constants(&params);
         let family = match bounds {
             None => match inner {
@@ -963,14 +993,9 @@ impl Compiler {
                 }
             }
             None => {
-                let span = call.span;
                 self.draws.push(DrawInfo {
                     node: cx.node,
-                    text: cx
-                        .src
-                        .get(span.start..span.end)
-                        .unwrap_or_default()
-                        .to_string(),
+                    text: text.clone(),
                 });
                 Draw::Varying {
                     family,
@@ -979,7 +1004,19 @@ impl Compiler {
                 }
             }
         };
-        self.emit(Op::Draw { site, draw }, &params)
+        let varying = matches!(draw, Draw::Varying { .. });
+        let value = self.emit(Op::Draw { site, draw }, &params);
+        if let Operand::Col(slot) = value {
+            self.pinned.insert(slot);
+            self.sources.push(Source {
+                node: cx.node,
+                text,
+                whole: false,
+                slot,
+                varying,
+            });
+        }
+        value
     }
 
     /// The random stream of the `k`-th draw in node `id`. Keyed by the node's id rather than

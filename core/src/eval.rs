@@ -193,6 +193,31 @@ pub enum Op {
     },
 }
 
+impl Op {
+    /// The columns this instruction reads.
+    pub fn reads(&self) -> Vec<usize> {
+        let cols = |ops: &[Operand]| -> Vec<usize> {
+            ops.iter()
+                .filter_map(|o| match o {
+                    Operand::Col(c) => Some(*c),
+                    Operand::Const(_) => None,
+                })
+                .collect()
+        };
+        match self {
+            Op::Fill(_) => Vec::new(),
+            Op::Copy(a) | Op::Unary(_, a) => vec![*a],
+            Op::Binary(_, a, b) => cols(&[*a, *b]),
+            Op::If(a, b, c) | Op::Clamp(a, b, c) => cols(&[*a, *b, *c]),
+            Op::Fold { args, .. } => cols(args),
+            Op::Draw { draw, .. } => match draw {
+                Draw::Fixed(_) => Vec::new(),
+                Draw::Varying { params, .. } => cols(params),
+            },
+        }
+    }
+}
+
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Fold {
     Min,

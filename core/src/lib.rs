@@ -39,10 +39,12 @@ pub mod expr;
 pub mod fastmath;
 pub mod limits;
 pub mod model;
+pub mod report;
 pub mod rng;
 pub mod run;
 pub mod sample;
 pub mod simd;
+pub mod sources;
 pub mod stats;
 pub mod summary;
 

@@ -13,12 +13,10 @@ use crate::sample::BottomK;
 use crate::simd::kernel;
 use crate::stats::bins::{FineBins, Grid};
 use crate::stats::moments::Moments;
-use crate::stats::sensitivity::{self, Centred, Ranked};
+
+use crate::report::finish;
 use crate::stats::sketch::Sketch;
-use crate::summary::{
-    CorrelationReport, Driver, Named, OutputKind, OutputStats, OutputSummary, Percentiles,
-    Probability, Status, Summary, TailMeans, Warning, WarningKind, threshold_key,
-};
+use crate::summary::Summary;
 
 /// Rows of the iteration sample that sensitivity is computed from, whatever `sample_size`
 /// the user asked for: enough for first-order shares within 0.02 (the Ishigami test).
@@ -218,7 +216,7 @@ fn new_sample(model: &Model, settings: &RunSettings) -> BottomK {
     let k = settings.sample_size.max(SENSITIVITY_ROWS);
     // Never more rows than iterations: the room is reserved up front.
     let rows = usize::try_from(settings.iterations).map_or(k, |n| k.min(n));
-    BottomK::new(k, rows, model.nodes.len())
+    BottomK::new(k, rows, model.sample_slots().len())
 }
 
 kernel! {
@@ -302,24 +300,24 @@ struct Ordered {
 /// count. Such a run therefore merges everything, not just the moments, in chunk order here,
 /// and drops whatever arrives after the stop.
 #[derive(Debug)]
-struct Target {
-    precision: Precision,
+pub(crate) struct Target {
+    pub(crate) precision: Precision,
     /// Positions in `model.outputs` the target applies to.
-    outputs: Vec<usize>,
-    acc: Accumulator,
-    sample: BottomK,
+    pub(crate) outputs: Vec<usize>,
+    pub(crate) acc: Accumulator,
+    pub(crate) sample: BottomK,
 }
 
 /// Moments merged strictly in chunk order: chunks that finish early wait in `pending`.
 #[derive(Debug)]
-struct Merge {
-    next: u64,
-    done: u64,
+pub(crate) struct Merge {
+    pub(crate) next: u64,
+    pub(crate) done: u64,
     pending: BTreeMap<u64, ChunkOut>,
-    moments: Vec<Moments>,
-    target: Option<Target>,
+    pub(crate) moments: Vec<Moments>,
+    pub(crate) target: Option<Target>,
     /// The precision target was met after chunk `next - 1`.
-    converged: bool,
+    pub(crate) converged: bool,
 }
 
 impl Merge {
@@ -390,7 +388,7 @@ impl Merge {
 
     /// `None` when output `o` meets the target; otherwise its mean, half-width and the
     /// half-width it needs.
-    fn shortfall(&self, target: &Target, o: usize) -> Option<(f64, f64, f64)> {
+    pub(crate) fn shortfall(&self, target: &Target, o: usize) -> Option<(f64, f64, f64)> {
         let m = &self.moments[o];
         let p = &target.precision;
         let (mean, half) = (m.mean(), p.z * m.sem());
@@ -432,17 +430,17 @@ impl Merge {
 
 /// What a worker accumulates whose merge is exact in any order: integer counts and minima.
 #[derive(Debug)]
-struct Accumulator {
-    sketches: Vec<Sketch>,
+pub(crate) struct Accumulator {
+    pub(crate) sketches: Vec<Sketch>,
     /// Per output: exact counts on the histogram grid that chunk 0 chose.
-    bins: Vec<FineBins>,
+    pub(crate) bins: Vec<FineBins>,
     /// Per output, per threshold: finite values below it.
-    below: Vec<Vec<u64>>,
+    pub(crate) below: Vec<Vec<u64>>,
     /// Per node: non-finite values and the first iteration that had one.
-    non_finite: Vec<(u64, u64)>,
+    pub(crate) non_finite: Vec<(u64, u64)>,
     /// Per draw with per-iteration parameters (`Program::draws`): draws whose parameters
     /// were invalid, the first iteration that had one, and why.
-    invalid: Vec<(u64, u64, String)>,
+    pub(crate) invalid: Vec<(u64, u64, String)>,
 }
 
 impl Accumulator {
@@ -502,7 +500,8 @@ impl Accumulator {
 struct Worker {
     acc: Accumulator,
     cols: Columns,
-    width: usize,
+    /// The columns a sample row holds ([`Model::sample_slots`]).
+    row_slots: Vec<usize>,
     finite: Vec<f64>,
     /// Chunk 0's values of an output, sorted to choose its histogram grid.
     scratch: Vec<f64>,
@@ -518,7 +517,7 @@ impl Worker {
         Worker {
             acc: Accumulator::new(model),
             cols: Columns::new(model.program.slots),
-            width: model.nodes.len(),
+            row_slots: model.sample_slots(),
             finite: Vec::with_capacity(CHUNK_SIZE),
             scratch: Vec::new(),
             bad: Vec::with_capacity(model.nodes.len()),
@@ -609,7 +608,7 @@ impl Worker {
             if hash <= sample_threshold {
                 self.candidates.push((hash, iteration));
                 self.candidate_rows
-                    .extend((0..self.width).map(|node| cols.col(node)[i]));
+                    .extend(self.row_slots.iter().map(|&slot| cols.col(slot)[i]));
             }
         }
         (n as u64, moments)
@@ -628,7 +627,7 @@ impl Worker {
     }
 
     fn offer_candidates(&self, sample: &mut BottomK) {
-        let width = self.width;
+        let width = self.row_slots.len();
         for (k, &(hash, iteration)) in self.candidates.iter().enumerate() {
             sample.offer(
                 hash,
@@ -704,332 +703,4 @@ impl Shared<'_> {
         }
         true
     }
-}
-
-fn finish(
-    model: &Model,
-    settings: &RunSettings,
-    threads: usize,
-    stopped: Option<Stop>,
-    merge: &Merge,
-    acc: &Accumulator,
-    sample: &BottomK,
-) -> RunOutput {
-    // Under a precision target the in-order merge holds the statistics of exactly the
-    // chunks that count.
-    let (acc, sample) = match &merge.target {
-        Some(t) => (&t.acc, &t.sample),
-        None => (acc, sample),
-    };
-    let rows = sample.by_hash();
-    let mut outputs = Vec::new();
-    for (o, &node) in model.outputs.iter().enumerate() {
-        let info = &model.nodes[node];
-        let moments = &merge.moments[o];
-        let sketch = &acc.sketches[o];
-        let count = moments.count();
-        let stats = (count > 0).then(|| {
-            let bins = &acc.bins[o];
-            let q = |p: f64| bins.quantile(sketch, p).unwrap_or(f64::NAN);
-            // A yes/no output's histogram is its two bars, no and yes.
-            let (lo, hi, bins_shown) = if info.boolean {
-                (0.0, 1.0, 2)
-            } else {
-                (q(0.005), q(0.995), 50)
-            };
-            OutputStats {
-                mean: moments.mean(),
-                std: moments.std(),
-                sem: moments.sem(),
-                min: moments.min(),
-                max: moments.max(),
-                skewness: moments.skewness(),
-                kurtosis: moments.kurtosis(),
-                percentiles: Percentiles {
-                    p1: q(0.01),
-                    p5: q(0.05),
-                    p10: q(0.10),
-                    p25: q(0.25),
-                    p50: q(0.50),
-                    p75: q(0.75),
-                    p90: q(0.90),
-                    p95: q(0.95),
-                    p99: q(0.99),
-                },
-                tail_means: TailMeans {
-                    lowest_5: sketch.tail_mean_low(0.05),
-                    highest_5: sketch.tail_mean_high(0.05),
-                },
-                prob_below: Named(
-                    info.thresholds
-                        .iter()
-                        .zip(&acc.below[o])
-                        .map(|(&t, &b)| (threshold_key(t), b as f64 / count as f64))
-                        .collect(),
-                ),
-                histogram: bins.histogram(sketch, lo, hi, bins_shown),
-            }
-        });
-        let non_finite = acc.non_finite[node].0;
-        let probability = stats
-            .as_ref()
-            .filter(|_| info.boolean)
-            .and_then(|s| Probability::wilson(s.histogram.counts[1], count));
-        outputs.push((
-            info.id.clone(),
-            OutputSummary {
-                count,
-                non_finite,
-                coverage: if count + non_finite == 0 {
-                    0.0
-                } else {
-                    count as f64 / (count + non_finite) as f64
-                },
-                kind: if info.boolean {
-                    OutputKind::Boolean
-                } else {
-                    OutputKind::Number
-                },
-                probability,
-                stats,
-            },
-        ));
-    }
-
-    let mut warnings: Vec<Warning> = model
-        .warnings
-        .iter()
-        .map(|message| Warning {
-            kind: WarningKind::Correlation,
-            node: None,
-            expression: None,
-            message: message.clone(),
-            count: None,
-            first_iteration: None,
-        })
-        .collect();
-    warnings.extend(invalid_parameter_warnings(model, merge.done, acc));
-    warnings.extend(precision_warnings(model, merge));
-    warnings.extend(model
-        .nodes
-        .iter()
-        .zip(&acc.non_finite)
-        .filter(|(_, nf)| nf.0 > 0)
-        .map(|(info, &(count, first))| Warning {
-            kind: WarningKind::NonFinite,
-            node: Some(info.id.clone()),
-            expression: None,
-            message: format!(
-                "node `{}` gave {} non-finite value{} (NaN or infinite), first at iteration {first}; they are left out of its statistics",
-                info.id,
-                crate::model::thousands(count),
-                if count == 1 { "" } else { "s" },
-            ),
-            count: Some(count),
-            first_iteration: Some(first),
-        }));
-
-    let mut table: Vec<(u64, Vec<f64>)> = rows
-        .iter()
-        .take(settings.sample_size)
-        .map(|&(it, row)| (it, row.to_vec()))
-        .collect();
-    table.sort_unstable_by_key(|&(it, _)| it);
-
-    RunOutput {
-        summary: Summary {
-            status: match stopped {
-                None if merge.converged => Status::Converged,
-                None => Status::Completed,
-                Some(Stop::Cancelled) => Status::Cancelled,
-                Some(Stop::TimedOut) => Status::TimedOut,
-            },
-            iterations: merge.done,
-            seed: settings.seed,
-            complete: outputs.iter().all(|(_, o)| o.non_finite == 0),
-            elapsed_ms: 0,
-            engine: ENGINE.to_string(),
-            outputs: Named(outputs),
-            sensitivity: sensitivity(model, &rows, threads),
-            correlations: achieved_correlations(model, &rows),
-            warnings,
-        },
-        samples: SampleTable {
-            columns: model.nodes.iter().map(|n| n.id.clone()).collect(),
-            rows: table,
-        },
-    }
-}
-
-/// Every draw whose parameters were invalid in some iterations: where, how often, the first
-/// time and why (the reason names the parameter and its value).
-fn invalid_parameter_warnings(model: &Model, done: u64, acc: &Accumulator) -> Vec<Warning> {
-    model
-        .program
-        .draws
-        .iter()
-        .zip(&acc.invalid)
-        .filter(|(_, (count, _, _))| *count > 0)
-        .map(|(draw, (count, first, reason))| {
-            let id = &model.nodes[draw.node].id;
-            let share = *count as f64 / done.max(1) as f64 * 100.0;
-            Warning {
-                kind: WarningKind::InvalidParameters,
-                node: Some(id.clone()),
-                expression: Some(draw.text.clone()),
-                message: format!(
-                    "`{}` in `{id}` had invalid parameters in {} of {} iterations ({share:.1}%), first at iteration {first}: {reason}; those draws are NaN",
-                    draw.text,
-                    crate::model::thousands(*count),
-                    crate::model::thousands(done),
-                ),
-                count: Some(*count),
-                first_iteration: Some(*first),
-            }
-        })
-        .collect()
-}
-
-/// Why a run with a precision target did not converge, output by output.
-fn precision_warnings(model: &Model, merge: &Merge) -> Vec<Warning> {
-    let Some(target) = &merge.target else {
-        return Vec::new();
-    };
-    if merge.converged || merge.done == 0 {
-        return Vec::new();
-    }
-    let p = &target.precision;
-    let confidence = format!("{}% confidence", p.confidence * 100.0);
-    target
-        .outputs
-        .iter()
-        .filter_map(|&o| {
-            let (mean, half, needed) = merge.shortfall(target, o)?;
-            let id = &model.nodes[model.outputs[o]].id;
-            let done = crate::model::thousands(merge.done);
-            let message = if p.absolute.is_none() && mean.abs() <= half {
-                format!(
-                    "the mean of `{id}` is too close to zero for a relative precision target: after {done} iterations it is {mean:.6} ± {half:.3} ({confidence}), so ±{}% of it cannot be reached; give `absolute` in settings.precision",
-                    p.relative.unwrap_or(0.0) * 100.0
-                )
-            } else {
-                format!(
-                    "precision target not reached for `{id}` within {done} iterations: its mean is {mean:.6} ± {half:.3} ({confidence}), the target is ± {needed:.3}"
-                )
-            };
-            Some(Warning {
-                kind: WarningKind::Precision,
-                node: Some(id.clone()),
-                expression: None,
-                message,
-                count: None,
-                first_iteration: None,
-            })
-        })
-        .collect()
-}
-
-/// Each correlated pair's rank correlation as measured on the first `SENSITIVITY_ROWS` rows
-/// of the iteration sample (a uniform sample of the iterations).
-fn achieved_correlations(model: &Model, rows: &[(u64, &[f64])]) -> Vec<CorrelationReport> {
-    let Some(c) = &model.program.correlation else {
-        return Vec::new();
-    };
-    let rows = &rows[..rows.len().min(SENSITIVITY_ROWS)];
-    c.pairs
-        .iter()
-        .map(|p| {
-            let (a, b) = (c.nodes[p.a], c.nodes[p.b]);
-            let (x, y): (Vec<f64>, Vec<f64>) = rows
-                .iter()
-                .map(|(_, r)| (r[a], r[b]))
-                .filter(|(x, y)| x.is_finite() && y.is_finite())
-                .unzip();
-            CorrelationReport {
-                between: [model.nodes[a].id.clone(), model.nodes[b].id.clone()],
-                requested: p.requested,
-                used: p.used,
-                achieved: sensitivity::spearman(&x, &y),
-            }
-        })
-        .collect()
-}
-
-/// Drivers of every output, from the first `SENSITIVITY_ROWS` rows of the sample, largest
-/// first in each list.
-fn sensitivity(model: &Model, rows: &[(u64, &[f64])], threads: usize) -> Named<Vec<Driver>> {
-    let rows = &rows[..rows.len().min(SENSITIVITY_ROWS)];
-    let column = |node: usize| -> Vec<f64> { rows.iter().map(|(_, r)| r[node]).collect() };
-    let all_finite = |col: &[f64]| col.iter().all(|v| v.is_finite());
-    // Each column is ranked once, and only its ranks are kept. A column with non-finite
-    // values is ranked per pair, on the rows where both sides are finite.
-    let inputs: Vec<(usize, Option<Ranked>)> = par_map(&model.inputs, threads, |&input| {
-        let x = column(input);
-        (input, all_finite(&x).then(|| Ranked::new(&x)))
-    });
-    let lists = par_map(&model.outputs, threads, |&output| {
-        let y = column(output);
-        let ranked_y = all_finite(&y).then(|| (Ranked::new(&y), Centred::new(&y)));
-        let mut drivers: Vec<Driver> = inputs
-            .iter()
-            .filter(|(input, _)| *input != output)
-            .map(|(input, rx)| {
-                let (rho, share) = match (rx, &ranked_y) {
-                    (Some(rx), Some((ry, cy))) => (
-                        sensitivity::spearman_ranked(rx, ry),
-                        sensitivity::first_order_share_ranked(rx, cy),
-                    ),
-                    _ => {
-                        let (x, y): (Vec<f64>, Vec<f64>) = column(*input)
-                            .into_iter()
-                            .zip(&y)
-                            .filter(|(a, b)| a.is_finite() && b.is_finite())
-                            .unzip();
-                        (
-                            sensitivity::spearman(&x, &y),
-                            sensitivity::first_order_share(&x, &y),
-                        )
-                    }
-                };
-                Driver {
-                    input: model.nodes[*input].id.clone(),
-                    rank_correlation: rho,
-                    variance_share: share,
-                }
-            })
-            .collect();
-        // Sorted by importance, seen both ways: a driver with a strong but non-monotone
-        // effect has a small rank correlation and a large variance share.
-        let importance = |d: &Driver| {
-            d.variance_share
-                .max(d.rank_correlation * d.rank_correlation)
-        };
-        drivers.sort_by(|a, b| {
-            importance(b)
-                .total_cmp(&importance(a))
-                .then_with(|| a.input.cmp(&b.input))
-        });
-        (model.nodes[output].id.clone(), drivers)
-    });
-    Named(lists)
-}
-
-/// `items.iter().map(f)` on up to `threads` threads, each taking a contiguous share; the
-/// results come back in order, so the outcome does not depend on `threads`.
-fn par_map<T: Sync, R: Send>(items: &[T], threads: usize, f: impl Fn(&T) -> R + Sync) -> Vec<R> {
-    let threads = threads.clamp(1, items.len().max(1));
-    if threads == 1 {
-        return items.iter().map(f).collect();
-    }
-    let per = items.len().div_ceil(threads);
-    std::thread::scope(|s| {
-        let handles: Vec<_> = items
-            .chunks(per)
-            .map(|part| s.spawn(|| part.iter().map(&f).collect::<Vec<R>>()))
-            .collect();
-        handles
-            .into_iter()
-            .flat_map(|h| h.join().unwrap_or_else(|e| std::panic::resume_unwind(e)))
-            .collect()
-    })
 }

@@ -34,6 +34,11 @@ pub struct Summary {
     pub complete: bool,
     pub outputs: Named<OutputSummary>,
     pub sensitivity: Named<Vec<Driver>>,
+    /// What the drivers' figures mean.
+    pub sensitivity_method: String,
+    /// Outputs whose drivers overlap (correlated, or one's parameters depend on another).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub sensitivity_notes: Vec<SensitivityNote>,
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub correlations: Vec<CorrelationReport>,
     pub warnings: Vec<Warning>,
@@ -134,10 +139,17 @@ pub struct TailMeans {
     pub highest_5: f64,
 }
 
-/// How much one stochastic input drives one output.
+/// How much one source of randomness drives one output.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct Driver {
+    /// The draw, for people: its node's id when the draw is the node's whole formula, else
+    /// `node: draw` (`rework: normal(5, 2)`).
     pub input: String,
+    /// The node whose formula makes the draw.
+    pub node: String,
+    /// The draw as written, when it is inline in a larger formula.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub expression: Option<String>,
     pub rank_correlation: f64,
     /// First-order share of the output's variance explained by this input alone.
     pub variance_share: f64,
@@ -156,6 +168,13 @@ pub enum WarningKind {
     Correlation,
     /// A precision target was not reached.
     Precision,
+}
+
+/// Why the variance shares of an output's drivers can add up to more than 1.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct SensitivityNote {
+    pub output: String,
+    pub message: String,
 }
 
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]

@@ -371,3 +371,52 @@ fn a_yes_no_output_is_its_probability_with_a_wilson_interval() {
     let late = get("late").probability.unwrap();
     assert!(late.low < 0.158_655 && 0.158_655 < late.high, "{late:?}");
 }
+
+/// Regression: in the project-schedule example the drivers of `duration` included `rework`,
+/// which combines `second_round` and `testing` with two inline draws, so its share double
+/// counted theirs and the shares summed to 1.19; in the startup example `salaries` was
+/// listed as driving `revenue`, which does not depend on it.
+#[test]
+fn drivers_of_the_examples_are_their_upstream_draws() {
+    let run_example = |text: &str| {
+        let spec = ModelSpec::from_json(text).unwrap();
+        let m = compile(&spec).unwrap();
+        run_with(&m, 100_000, 100, 2, &Unobserved).summary
+    };
+    let schedule = run_example(include_str!("../../examples/project_schedule.json"));
+    let duration = schedule.sensitivity.get("duration").unwrap();
+    let names: Vec<&str> = duration.iter().map(|d| d.input.as_str()).collect();
+    assert!(!names.contains(&"rework"), "{names:?}");
+    for inline in ["rework: uniform(0.4, 0.8)", "rework: weibull(1.5, 4)"] {
+        let d = duration.iter().find(|d| d.input == inline).unwrap();
+        assert_eq!(d.node, "rework");
+        assert!(d.expression.is_some());
+    }
+    let total: f64 = duration.iter().map(|d| d.variance_share).sum();
+    assert!(total <= 1.0, "independent draws' shares sum to {total}");
+    assert!(schedule.sensitivity_notes.is_empty());
+
+    let startup = run_example(include_str!("../../examples/startup.json"));
+    let revenue: Vec<&str> = startup
+        .sensitivity
+        .get("revenue")
+        .unwrap()
+        .iter()
+        .map(|d| d.input.as_str())
+        .collect();
+    assert!(!revenue.contains(&"salaries"), "{revenue:?}");
+
+    // Correlated drivers can overlap: the summary says so for the outputs concerned.
+    let retail = run_example(include_str!("../../examples/retail_pricing.json"));
+    let noted: Vec<&str> = retail
+        .sensitivity_notes
+        .iter()
+        .map(|n| n.output.as_str())
+        .collect();
+    assert_eq!(noted, ["profit", "margin"]);
+    assert!(
+        retail.sensitivity_notes[0]
+            .message
+            .contains("`demand` and `price` are correlated")
+    );
+}

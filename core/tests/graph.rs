@@ -182,3 +182,57 @@ fn json_errors_name_field_and_position() {
         assert!(d.line.is_some() && d.column.is_some(), "{json}");
     }
 }
+
+/// The drivers of each output are the draws upstream of it: a node's own draw or one inline
+/// in a formula, never a node that only combines draws, never a node it does not depend on.
+fn drivers(nodes: &[(&str, &str)]) -> Vec<(String, Vec<String>)> {
+    let model = compile(&spec(nodes)).unwrap();
+    model
+        .outputs
+        .iter()
+        .zip(&model.drivers)
+        .map(|(&o, ds)| {
+            let names = ds
+                .iter()
+                .map(|&s| {
+                    let src = &model.sources[s];
+                    let id = &model.nodes[src.node].id;
+                    if src.whole {
+                        id.clone()
+                    } else {
+                        format!("{id}: {}", src.text)
+                    }
+                })
+                .collect();
+            (model.nodes[o].id.clone(), names)
+        })
+        .collect()
+}
+
+#[test]
+fn drivers_are_the_draws_upstream_of_each_output() {
+    let got = drivers(&[
+        ("a", "normal(0, 1)"),
+        ("b", "uniform(0, 1)"),
+        ("unused", "normal(5, 1)"),
+        ("mix", "a * b + normal(0, 0.1)"),
+        ("y", "mix + exponential(2) * a"),
+        ("z", "b * 2"),
+        ("w", "normal(a, 1)"),
+        ("k", "10"),
+    ]);
+    let want: Vec<(String, Vec<String>)> = [
+        ("unused", vec!["unused"]),
+        (
+            "y",
+            vec!["a", "b", "mix: normal(0, 0.1)", "y: exponential(2)"],
+        ),
+        ("z", vec!["b"]),
+        ("w", vec!["a", "w"]),
+        ("k", vec![]),
+    ]
+    .into_iter()
+    .map(|(o, d)| (o.to_string(), d.into_iter().map(String::from).collect()))
+    .collect();
+    assert_eq!(got, want);
+}

@@ -251,7 +251,9 @@ pub fn Tornado(drivers: Vec<Driver>, #[prop(into)] title: String) -> impl IntoVi
                 <text class="tick-label" x=mid y=height - 8.0 text-anchor="middle">"0"</text>
                 <text class="tick-label" x=mid + half y=height - 8.0 text-anchor="end">"+1"</text>
             </svg>
-            <figcaption>{title} " — bar: rank correlation; thin bar: variance share"</figcaption>
+            <figcaption>
+                {title} " — bar: rank correlation (Spearman's ρ between the draw and the output); thin bar: variance share (the part of the output's variance that the draw explains alone; shares of independent draws add up to at most 100%)"
+            </figcaption>
         </figure>
     }
 }

@@ -159,6 +159,11 @@ pub fn ResultsView(results: Results, convergence: Vec<Point>) -> impl IntoView {
                     {warnings.iter().map(|w| view! { <li class=format!("warning-{:?}", w.kind).to_lowercase()>"⚠ " {w.message.clone()}</li> }).collect_view()}
                 </ul>
             })}
+            {(!summary.sensitivity_notes.is_empty()).then(|| view! {
+                <ul class="notes">
+                    {summary.sensitivity_notes.iter().map(|n| view! { <li>{n.message.clone()}</li> }).collect_view()}
+                </ul>
+            })}
             {outputs}
             {correlations}
             <ScatterExplorer samples=results.samples.clone() first_pair=first_pair />
