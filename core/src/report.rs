@@ -50,7 +50,8 @@ pub(crate) fn finish(
             OutputStats {
                 mean: moments.mean(),
                 std: moments.std(),
-                sem: moments.sem(),
+                sem: merge.sem(o).0,
+                sem_method: merge.sem(o).1,
                 min: moments.min(),
                 max: moments.max(),
                 skewness: moments.skewness(),

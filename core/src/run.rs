@@ -7,7 +7,7 @@ use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 
 use crate::compile::Model;
 use crate::eval::{CHUNK_SIZE, Columns};
-use crate::model::{MIN_PRECISION_ITERATIONS, Precision, RunSettings};
+use crate::model::{MIN_PRECISION_ITERATIONS, Precision, RunSettings, Sampling};
 use crate::rng::iteration_hash;
 use crate::sample::BottomK;
 use crate::simd::kernel;
@@ -16,7 +16,7 @@ use crate::stats::moments::Moments;
 
 use crate::report::finish;
 use crate::stats::sketch::Sketch;
-use crate::summary::Summary;
+use crate::summary::{SemMethod, Summary};
 
 /// Rows of the iteration sample that sensitivity is computed from, whatever `sample_size`
 /// the user asked for: enough for first-order shares within 0.02 (the Ishigami test).
@@ -318,7 +318,15 @@ pub(crate) struct Merge {
     pub(crate) target: Option<Target>,
     /// The precision target was met after chunk `next - 1`.
     pub(crate) converged: bool,
+    /// Under Latin hypercube sampling, per output, the moments of the means of full chunks:
+    /// each chunk is an independent hypercube, so their spread gives the standard error.
+    chunk_means: Option<Vec<Moments>>,
 }
+
+/// Full chunks (independent hypercubes) below which a Latin hypercube run's standard error
+/// is not estimated from their spread, too few to be steady, and the iid one, an upper
+/// bound, is reported instead.
+pub const MIN_REPLICATES: u64 = 10;
 
 impl Merge {
     fn new(model: &Model, settings: &RunSettings) -> Merge {
@@ -339,7 +347,31 @@ impl Merge {
             moments: vec![Moments::new(); model.outputs.len()],
             target,
             converged: false,
+            chunk_means: (settings.sampling == Sampling::LatinHypercube)
+                .then(|| vec![Moments::new(); model.outputs.len()]),
         }
+    }
+
+    /// The standard error of output `o`'s mean, and how it was estimated. Random sampling:
+    /// the iid `std / sqrt(n)`. Latin hypercube, which has lower variance: from the spread of
+    /// the means of the full chunks, each an independent hypercube (replicated LHS), as
+    /// `sqrt(s² · CHUNK_SIZE / n)` with `s²` their sample variance; with fewer than
+    /// [`MIN_REPLICATES`] of them, the iid figure, which overstates it.
+    pub(crate) fn sem(&self, o: usize) -> (f64, SemMethod) {
+        let m = &self.moments[o];
+        let Some(chunk_means) = &self.chunk_means else {
+            return (m.sem(), SemMethod::Iid);
+        };
+        let means = &chunk_means[o];
+        let k = means.count();
+        if k < MIN_REPLICATES || m.count() == 0 {
+            return (m.sem(), SemMethod::UpperBound);
+        }
+        let spread = means.std() * means.std() * k as f64 / (k - 1) as f64;
+        (
+            (spread * CHUNK_SIZE as f64 / m.count() as f64).sqrt(),
+            SemMethod::Replicates,
+        )
     }
 
     /// Adds a chunk; true when the merged prefix grew.
@@ -352,6 +384,13 @@ impl Merge {
         while let Some(out) = self.pending.remove(&self.next) {
             for (total, part) in self.moments.iter_mut().zip(&out.moments) {
                 total.merge(part);
+            }
+            if let Some(chunk_means) = &mut self.chunk_means {
+                for (means, part) in chunk_means.iter_mut().zip(&out.moments) {
+                    if part.count() == CHUNK_SIZE as u64 {
+                        means.merge(&Moments::from_slice(&[part.mean()]));
+                    }
+                }
             }
             self.done += out.n;
             self.next += 1;
@@ -391,7 +430,7 @@ impl Merge {
     pub(crate) fn shortfall(&self, target: &Target, o: usize) -> Option<(f64, f64, f64)> {
         let m = &self.moments[o];
         let p = &target.precision;
-        let (mean, half) = (m.mean(), p.z * m.sem());
+        let (mean, half) = (m.mean(), p.z * self.sem(o).0);
         let needed = p
             .relative
             .map_or(0.0, |r| r * mean.abs())
@@ -415,11 +454,12 @@ impl Merge {
                 .outputs
                 .iter()
                 .zip(&self.moments)
-                .map(|(&o, m)| {
+                .enumerate()
+                .map(|(k, (&o, m))| {
                     let (mean, sem) = if m.count() == 0 {
                         (f64::NAN, f64::NAN)
                     } else {
-                        (m.mean(), m.sem())
+                        (m.mean(), self.sem(k).0)
                     };
                     (model.nodes[o].id.clone(), mean, sem)
                 })

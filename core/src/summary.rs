@@ -64,6 +64,20 @@ pub struct OutputSummary {
     pub stats: Option<OutputStats>,
 }
 
+/// How a standard error of the mean was estimated.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum SemMethod {
+    /// Independent draws: `std / sqrt(count)`.
+    Iid,
+    /// Latin hypercube: from the spread of the chunks' means, each chunk an independent
+    /// hypercube (replicated LHS).
+    Replicates,
+    /// Latin hypercube with too few full chunks to use their spread: the iid figure, which
+    /// overstates the standard error of a Latin hypercube mean.
+    UpperBound,
+}
+
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum OutputKind {
@@ -109,6 +123,8 @@ pub struct OutputStats {
     pub mean: f64,
     pub std: f64,
     pub sem: f64,
+    /// How `sem` was estimated.
+    pub sem_method: SemMethod,
     pub min: f64,
     pub max: f64,
     pub skewness: f64,

@@ -336,6 +336,75 @@ fn latin_hypercube_stratifies_each_chunk() {
     assert_eq!(strata, (0..4096).collect::<Vec<_>>());
 }
 
+/// Regression: under Latin hypercube the SEM used the iid formula, which overstates it. Each
+/// chunk is an independent hypercube, so the SEM comes from the spread of the chunks' means:
+/// it must match the actual spread of the mean over seeds, where the iid one is far above it.
+#[test]
+fn latin_hypercube_sem_matches_the_spread_of_the_mean_over_seeds() {
+    let model = compiled(
+        r#"{"nodes": [
+            {"id": "a", "expr": "uniform(0, 1)"},
+            {"id": "b", "expr": "normal(0, 1)"},
+            {"id": "y", "expr": "a * b + exp(a) + b"}]}"#,
+    );
+    let (mut means, mut sems, mut iid) = (Vec::new(), Vec::new(), Vec::new());
+    for seed in 0..60 {
+        let s = Settings {
+            iterations: Some(20 * 4096),
+            seed: Some(seed),
+            sampling: Some(Sampling::LatinHypercube),
+            sample_size: Some(0),
+            ..Settings::default()
+        };
+        let out = run(
+            &model,
+            &RunSettings::validate(&s, u64::MAX).unwrap(),
+            2,
+            &Unobserved,
+        );
+        let stats = out.summary.outputs.get("y").unwrap().stats.clone().unwrap();
+        assert_eq!(
+            stats.sem_method,
+            scenarioforge_core::summary::SemMethod::Replicates
+        );
+        means.push(stats.mean);
+        sems.push(stats.sem);
+        iid.push(stats.std / (20.0 * 4096.0_f64).sqrt());
+    }
+    let n = means.len() as f64;
+    let centre = means.iter().sum::<f64>() / n;
+    let actual = (means.iter().map(|m| (m - centre).powi(2)).sum::<f64>() / (n - 1.0)).sqrt();
+    let reported = sems.iter().sum::<f64>() / n;
+    let naive = iid.iter().sum::<f64>() / n;
+    let ratio = reported / actual;
+    eprintln!("LHS SEM: reported {reported:.3e}, actual spread {actual:.3e}, iid {naive:.3e}");
+    // 60 seeds estimate a spread to within about ±20% (two standard errors).
+    assert!(
+        (0.75..1.33).contains(&ratio),
+        "reported {reported} against actual {actual}"
+    );
+    assert!(naive > 3.0 * actual, "iid {naive} against actual {actual}");
+
+    // With fewer than ten full chunks the iid figure stands, labelled as an upper bound.
+    let s = Settings {
+        iterations: Some(9 * 4096),
+        sampling: Some(Sampling::LatinHypercube),
+        ..Settings::default()
+    };
+    let out = run(
+        &model,
+        &RunSettings::validate(&s, u64::MAX).unwrap(),
+        1,
+        &Unobserved,
+    );
+    let stats = out.summary.outputs.get("y").unwrap().stats.clone().unwrap();
+    assert_eq!(
+        stats.sem_method,
+        scenarioforge_core::summary::SemMethod::UpperBound
+    );
+    assert_eq!(stats.sem, stats.std / (9.0 * 4096.0_f64).sqrt());
+}
+
 /// The spread of the mean over seeds: Latin hypercube must beat random sampling clearly on
 /// an additive model, where it removes nearly all of the error.
 #[test]

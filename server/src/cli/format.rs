@@ -1,6 +1,7 @@
 //! The summary as a table for people: aligned columns, units, thousands separators.
 
 use scenarioforge_core::model::thousands;
+use scenarioforge_core::summary::SemMethod;
 use scenarioforge_core::{ModelSpec, Status, Summary};
 
 /// A number for reading: thousands separators for large values, four significant digits for
@@ -198,6 +199,16 @@ pub fn table(spec: &ModelSpec, summary: &Summary, threads: usize) -> String {
                 c.achieved
             ));
         }
+    }
+    let upper_bound = summary.outputs.iter().any(|(_, o)| {
+        o.stats
+            .as_ref()
+            .is_some_and(|s| s.sem_method == SemMethod::UpperBound)
+    });
+    if upper_bound {
+        out.push_str(
+            "\nsem: an upper bound (Latin hypercube with fewer than 10 full chunks of 4,096 iterations; more iterations give an estimate from their spread)\n",
+        );
     }
     if !summary.complete {
         out.push_str("\nstatistics that leave out iterations\n");

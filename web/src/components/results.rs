@@ -3,7 +3,9 @@
 
 use leptos::prelude::*;
 use leptos::task::spawn_local;
-use scenarioforge_core::summary::{CorrelationReport, OutputSummary, Probability, WarningKind};
+use scenarioforge_core::summary::{
+    CorrelationReport, OutputSummary, Probability, SemMethod, WarningKind,
+};
 
 use crate::api;
 use crate::browser;
@@ -199,7 +201,11 @@ fn output_card(
     let p = &stats.percentiles;
     let rows = vec![
         (
-            "mean ± SEM",
+            match stats.sem_method {
+                SemMethod::Iid => "mean ± SEM",
+                SemMethod::Replicates => "mean ± SEM (from chunk hypercubes)",
+                SemMethod::UpperBound => "mean ± SEM (upper bound)",
+            },
             format!("{} ± {}", u(stats.mean), format::number(stats.sem)),
         ),
         ("std", u(stats.std)),
