@@ -31,6 +31,7 @@
 
 pub mod check;
 pub mod compile;
+pub mod convergence;
 pub mod correlate;
 pub mod diag;
 pub mod dist;

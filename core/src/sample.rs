@@ -3,6 +3,11 @@
 
 use std::collections::BinaryHeap;
 
+/// The most rows of the sample one page of the server's API gives (`GET
+/// /api/runs/{id}/samples?limit=`). Here, beside the sample, because the server and the web
+/// app that reads its pages must agree on it (the page asked for 2,000 and got a 400).
+pub const MAX_PAGE_ROWS: u64 = 1000;
+
 /// The `k` rows with the smallest `(hash, iteration)` seen so far. The final set depends only
 /// on which rows were offered, never on the order, so workers can offer in any order.
 #[derive(Debug)]

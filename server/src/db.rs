@@ -197,6 +197,7 @@ pub struct RunRow {
     pub iterations_done: i64,
     pub summary: Option<String>,
     pub warnings: Option<Json<serde_json::Value>>,
+    pub convergence: Option<Json<serde_json::Value>>,
     pub error: Option<String>,
     pub elapsed_ms: Option<i64>,
     pub sample_rows: i32,
@@ -208,7 +209,8 @@ pub struct RunRow {
 pub async fn get_run(pool: &PgPool, id: Uuid) -> Result<Option<RunRow>, sqlx::Error> {
     sqlx::query_as(
         "select id, model, settings, spec_hash, engine, status, iterations_total, iterations_done,
-                summary, warnings, error, elapsed_ms, sample_rows, created_at, started_at, finished_at
+                summary, warnings, convergence, error, elapsed_ms, sample_rows, created_at,
+                started_at, finished_at
          from runs where id = $1",
     )
     .bind(id)
@@ -292,6 +294,8 @@ pub struct Finished<'a> {
     pub iterations_done: u64,
     pub summary: &'a str,
     pub warnings: serde_json::Value,
+    /// Each output's running mean and SEM as the run went (`convergence::History`).
+    pub convergence: serde_json::Value,
     pub elapsed_ms: u64,
     pub samples: &'a SampleTable,
 }
@@ -314,7 +318,8 @@ pub async fn finish(pool: &PgPool, id: Uuid, f: &Finished<'_>) -> Result<bool, s
     }
     let updated = sqlx::query(
         "update runs set status = $2, iterations_done = $3, summary = $4, warnings = $5,
-                         elapsed_ms = $6, sample_rows = $7, finished_at = now(), error = null
+                         elapsed_ms = $6, sample_rows = $7, finished_at = now(), error = null,
+                         convergence = $8
          where id = $1 and status = 'running'",
     )
     .bind(id)
@@ -324,6 +329,7 @@ pub async fn finish(pool: &PgPool, id: Uuid, f: &Finished<'_>) -> Result<bool, s
     .bind(Json(&f.warnings))
     .bind(to_i64(f.elapsed_ms))
     .bind(i32::try_from(f.samples.rows.len()).unwrap_or(i32::MAX))
+    .bind(Json(&f.convergence))
     .execute(pool)
     .await?;
     Ok(updated.rows_affected() == 1)
@@ -474,7 +480,8 @@ pub async fn fail_keeping_summary(
         .await?;
     sqlx::query(
         "update runs set status = 'failed', error = $2, iterations_done = $3, summary = $4,
-                         warnings = $5, elapsed_ms = $6, sample_rows = 0, finished_at = now()
+                         warnings = $5, elapsed_ms = $6, sample_rows = 0, finished_at = now(),
+                         convergence = $7
          where id = $1 and status = 'running'",
     )
     .bind(id)
@@ -483,6 +490,7 @@ pub async fn fail_keeping_summary(
     .bind(f.summary)
     .bind(Json(&f.warnings))
     .bind(to_i64(f.elapsed_ms))
+    .bind(Json(&f.convergence))
     .execute(pool)
     .await?;
     Ok(())

@@ -17,6 +17,7 @@ use std::sync::{Arc, Condvar, Mutex};
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
+use scenarioforge_core::convergence::History;
 use scenarioforge_core::summary::Named;
 use scenarioforge_core::{ModelSpec, Observer, Progress, RunSettings, Status, Stop, compile, run};
 use sqlx::PgPool;
@@ -290,6 +291,7 @@ impl Inner {
             started,
             deadline: started + limit,
             last_db_write: Mutex::new(started),
+            history: Mutex::new(History::new()),
         };
         live.publish(RunEvent::Progress(Arc::new(ProgressEvent {
             status: "running",
@@ -336,11 +338,14 @@ impl Inner {
         };
         let summary = output.summary.to_json();
         let warnings = serde_json::to_value(&output.summary.warnings).unwrap_or_default();
+        let convergence =
+            serde_json::to_value(lock(&observer.history).points()).unwrap_or_default();
         let finished = db::Finished {
             status,
             iterations_done: output.summary.iterations,
             summary: &summary,
             warnings,
+            convergence,
             elapsed_ms: output.summary.elapsed_ms,
             samples: &output.samples,
         };
@@ -466,10 +471,13 @@ struct RunObserver<'a> {
     started: Instant,
     deadline: Instant,
     last_db_write: Mutex<Instant>,
+    /// The convergence history, kept with the result.
+    history: Mutex<History>,
 }
 
 impl Observer for RunObserver<'_> {
     fn progress(&self, p: &Progress) {
+        lock(&self.history).push(p);
         let elapsed = self.started.elapsed();
         let finite = |x: f64| x.is_finite().then_some(x);
         self.live

@@ -93,6 +93,9 @@ async fn editor_scenario(c: &Client, driver: &ChromeDriver, base: &str) -> Resul
     click(c, &wait_find(c, "button.run").await?).await?;
     wait_text(c, "section.results .results-head p", "ran in this browser").await?;
     wait_text(c, "section.results .results-head p", "20,000 iterations").await?;
+    // Regression: the results rendered about 2,100 px below the fold and the page stayed
+    // put, so a newcomer thought nothing happened. They are brought into view.
+    results_in_view(c).await?;
     let cards = count(c, "section.results article.output").await?;
     check(cards == 4, &format!("4 output cards, found {cards}"))?;
     check(
@@ -189,6 +192,18 @@ async fn editor_scenario(c: &Client, driver: &ChromeDriver, base: &str) -> Resul
     wait_text(c, "section.results .results-head p", "3,000,000 iterations").await?;
     wait_text(c, "section.results .results-head p", "completed").await?;
     wait_text(c, ".my-runs", "3,000,000 iterations · server · completed").await?;
+    // Regression: the page asked the server for 2,000 sample rows a page (its limit is
+    // 1,000), so a server run's scatter plot never drew.
+    scatter_drawn(c).await?;
+    let link = wait_find(c, "a.share-link").await?;
+    let href = link.attr("href").await.map_err(e)?.unwrap_or_default();
+    let server_id = href.strip_prefix("/r/").unwrap_or_default().to_string();
+    // Its share link, in a new session: the scatter plot, and the convergence chart from
+    // the stored history (progress was not stored, so a shared run had none).
+    let other = driver.session().await;
+    let shared = shared_server_run(&other, base, &server_id).await;
+    let _ = other.close().await;
+    shared?;
 
     // Reload the editor: the model, with the last edits, is still there. (The example is
     // also the model a first visit opens, so the test renames it to tell the two apart, and
@@ -318,6 +333,50 @@ async fn shared_scenario(c: &Client, base: &str, id: &str) -> Result<(Value, Vec
         "the second session shares nothing with the first",
     )?;
     Ok((summary_json(c).await?, stats_text(c).await?))
+}
+
+/// The results section starts inside the window.
+async fn results_in_view(c: &Client) -> Result<(), String> {
+    wait_until("the results to be scrolled into view", || async {
+        let top = c
+            .execute(
+                "const r = document.querySelector('section.results').getBoundingClientRect(); \
+                 return [r.top, window.innerHeight];",
+                vec![],
+            )
+            .await
+            .map_err(e)?;
+        let (top, height) = (
+            top[0].as_f64().unwrap_or(f64::NAN),
+            top[1].as_f64().unwrap_or(0.0),
+        );
+        // Scrolled to the top of the window, give or take the subpixel of a rounded scroll.
+        Ok((!(top >= -2.0 && top < height)).then(|| format!("results top at {top} of {height}")))
+    })
+    .await
+}
+
+/// The scatter plot of the results draws the sampled iterations.
+async fn scatter_drawn(c: &Client) -> Result<(), String> {
+    wait_until("the scatter plot to draw its points", || async {
+        let points = count(c, "figure.scatter circle.point").await?;
+        Ok((points < 100).then(|| format!("{points} points")))
+    })
+    .await
+}
+
+/// A finished server run's share page: its scatter plot and its convergence chart.
+async fn shared_server_run(c: &Client, base: &str, id: &str) -> Result<(), String> {
+    c.goto(&format!("{base}/r/{id}")).await.map_err(e)?;
+    wait_text(c, "section.results .results-head p", "completed").await?;
+    scatter_drawn(c).await?;
+    let line = wait_find(c, "article.output polyline.mean-line").await?;
+    let points = line.attr("points").await.map_err(e)?.unwrap_or_default();
+    let n = points.split_whitespace().count();
+    check(
+        n >= 20,
+        &format!("the shared run's convergence chart has {n} points"),
+    )
 }
 
 /// Compares two summaries except for `elapsed_ms`, the one field that varies between
@@ -620,7 +679,7 @@ impl ChromeDriver {
                 "--headless=new", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage",
                 "--disable-background-networking", "--disable-component-update",
                 "--no-first-run", format!("--user-data-dir={}", profile.display()),
-                "--window-size=1400,1000",
+                "--window-size=1440,900",
             ],
         });
         let caps = serde_json::Map::from_iter([("goog:chromeOptions".to_string(), options)]);

@@ -65,6 +65,9 @@ pub struct RunView {
     pub error: Option<String>,
     #[serde(default)]
     pub sample_rows: u64,
+    /// The convergence history kept with a finished run.
+    #[serde(default)]
+    pub convergence: Option<Vec<scenarioforge_core::convergence::Point>>,
 }
 
 /// A `progress` or `done` event of `GET /api/runs/{id}/events`.

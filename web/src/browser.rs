@@ -66,6 +66,23 @@ pub fn download_url(name: &str, url: &str) {
     a.click();
 }
 
+/// Scrolls the first element matching `selector` to the top of the window, once the page
+/// has rendered it (on the next animation frame). Nothing happens when there is none.
+pub fn scroll_into_view(selector: &'static str) {
+    let Some(window) = web_sys::window() else {
+        return;
+    };
+    let scroll = wasm_bindgen::closure::Closure::once_into_js(move || {
+        if let Some(el) = web_sys::window()
+            .and_then(|w| w.document())
+            .and_then(|d| d.query_selector(selector).ok().flatten())
+        {
+            el.scroll_into_view();
+        }
+    });
+    let _ = window.request_animation_frame(scroll.unchecked_ref());
+}
+
 /// The page's origin, `http://127.0.0.1:3000`, for links to copy.
 pub fn origin() -> String {
     web_sys::window()

@@ -54,6 +54,25 @@ pub struct Point {
     pub outputs: Vec<(String, f64, f64)>,
 }
 
+impl From<&scenarioforge_core::convergence::Point> for Point {
+    fn from(p: &scenarioforge_core::convergence::Point) -> Point {
+        Point {
+            iterations: p.iterations,
+            outputs: p
+                .outputs
+                .iter()
+                .map(|(id, m)| {
+                    (
+                        id.to_string(),
+                        m.mean.unwrap_or(f64::NAN),
+                        m.sem.unwrap_or(f64::NAN),
+                    )
+                })
+                .collect(),
+        }
+    }
+}
+
 /// Where a run in flight is.
 #[derive(Clone, Debug, PartialEq)]
 pub struct Live {

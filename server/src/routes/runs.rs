@@ -223,6 +223,9 @@ struct RunView {
     /// The summary document exactly as stored: the bytes of `scenarioforge run --format json`.
     summary: Option<Box<RawValue>>,
     warnings: Value,
+    /// Each output's running mean and SEM as the run went, once it has finished (at most a
+    /// few hundred points).
+    convergence: Value,
     error: Option<String>,
     sample_rows: i32,
     links: Links,
@@ -283,6 +286,7 @@ async fn read(State(state): State<AppState>, RunId(id): RunId) -> Result<Respons
         spec_hash: row.spec_hash,
         summary,
         warnings: row.warnings.map_or_else(|| json!([]), |w| w.0),
+        convergence: row.convergence.map_or(Value::Null, |c| c.0),
         error: row.error,
         sample_rows: row.sample_rows,
         links: links(id),

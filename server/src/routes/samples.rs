@@ -21,7 +21,7 @@ use crate::routes::runs::not_found;
 use crate::state::AppState;
 
 pub const DEFAULT_LIMIT: i64 = 50;
-pub const MAX_LIMIT: i64 = 1000;
+pub const MAX_LIMIT: i64 = scenarioforge_core::sample::MAX_PAGE_ROWS as i64;
 /// Rows per database round trip while streaming CSV.
 const CSV_BATCH: i64 = 2000;
 

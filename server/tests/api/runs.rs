@@ -587,3 +587,33 @@ async fn runs_beyond_the_client_quota_get_429() {
         .await;
     }
 }
+
+/// Regression: progress was not stored, so a shared or reloaded run had no convergence chart.
+/// A finished run keeps a bounded history that ends with its summary's numbers.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_finished_run_keeps_its_convergence_history() {
+    let app = TestApp::spawn().await;
+    let (id, _) = app
+        .create_run(&model(STARTUP), &json!({"iterations": 2_000_000}))
+        .await;
+    let run = app.wait_finished(&id).await;
+    assert_eq!(run["status"], "completed", "{run}");
+    let points = run["convergence"].as_array().expect("a history");
+    assert!(
+        (20..=257).contains(&points.len()),
+        "{} points for 489 chunks",
+        points.len()
+    );
+    let iterations: Vec<u64> = points
+        .iter()
+        .map(|p| p["iterations"].as_u64().unwrap())
+        .collect();
+    assert!(iterations.windows(2).all(|w| w[0] < w[1]), "{iterations:?}");
+    let last = points.last().unwrap();
+    assert_eq!(last["iterations"], 2_000_000);
+    for output in ["revenue", "profit"] {
+        let summary = &run["summary"]["outputs"][output];
+        assert_eq!(last["outputs"][output]["mean"], summary["mean"], "{output}");
+        assert_eq!(last["outputs"][output]["sem"], summary["sem"], "{output}");
+    }
+}

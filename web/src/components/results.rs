@@ -3,6 +3,7 @@
 
 use leptos::prelude::*;
 use leptos::task::spawn_local;
+use scenarioforge_core::sample::MAX_PAGE_ROWS;
 use scenarioforge_core::summary::{
     CorrelationReport, OutputSummary, Probability, SemMethod, WarningKind,
 };
@@ -381,6 +382,30 @@ const SCATTER_ROWS: u64 = 2_000;
 /// Column names and rows (without the iteration number) of the sampled iterations.
 type Loaded = (Vec<String>, Vec<Vec<f64>>);
 
+/// The first `SCATTER_ROWS` sampled iterations of a server run, page after page of the
+/// most rows the API gives at once.
+async fn scatter_rows(id: &str) -> Result<Loaded, api::ApiError> {
+    let mut columns = Vec::new();
+    let mut rows: Vec<Vec<f64>> = Vec::new();
+    let mut after = None;
+    while (rows.len() as u64) < SCATTER_ROWS {
+        let limit = (SCATTER_ROWS - rows.len() as u64).min(MAX_PAGE_ROWS);
+        let page = api::samples(id, after, limit).await?;
+        columns = page.columns.into_iter().skip(1).collect();
+        rows.extend(page.rows.into_iter().map(|r| {
+            r.into_iter()
+                .skip(1)
+                .map(|v| v.unwrap_or(f64::NAN))
+                .collect()
+        }));
+        match page.next_after {
+            Some(next) => after = Some(next),
+            None => break,
+        }
+    }
+    Ok((columns, rows))
+}
+
 /// Any two nodes of the sampled iterations against each other.
 #[component]
 fn ScatterExplorer(samples: Samples, first_pair: Option<(String, String)>) -> impl IntoView {
@@ -392,19 +417,8 @@ fn ScatterExplorer(samples: Samples, first_pair: Option<(String, String)>) -> im
             t.rows.iter().map(|(_, r)| r.clone()).collect(),
         ))),
         Samples::Server { id, .. } => spawn_local(async move {
-            match api::samples(&id, None, SCATTER_ROWS).await {
-                Ok(page) => data.set(Some((
-                    page.columns.into_iter().skip(1).collect(),
-                    page.rows
-                        .into_iter()
-                        .map(|r| {
-                            r.into_iter()
-                                .skip(1)
-                                .map(|v| v.unwrap_or(f64::NAN))
-                                .collect()
-                        })
-                        .collect(),
-                ))),
+            match scatter_rows(&id).await {
+                Ok(loaded) => data.set(Some(loaded)),
                 Err(e) => error.set(Some(format!("cannot load the sampled iterations: {e}"))),
             }
         }),

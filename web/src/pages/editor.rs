@@ -145,13 +145,18 @@ pub fn EditorPage() -> impl IntoView {
         browser::download(&format!("{name}.json"), "application/json", &json);
     };
 
-    // The last run's warnings go to the nodes they name, too.
+    // The last run's warnings go to the nodes they name, too; and the results, which render
+    // below the editor, are brought into view when they arrive (a newcomer pressing Run
+    // otherwise sees nothing happen).
     Effect::new(move |_| {
         let warnings = run.results.with(|r| {
             r.as_ref()
                 .map(|r| r.summary.warnings.clone())
                 .unwrap_or_default()
         });
+        if run.results.with(Option::is_some) {
+            browser::scroll_into_view("section.results");
+        }
         editor.run_warnings.set(warnings);
     });
     view! {

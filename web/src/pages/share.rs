@@ -35,6 +35,11 @@ pub fn SharePage() -> impl IntoView {
         spawn_local(async move {
             match api::get_run(&id).await {
                 Ok(view) => {
+                    // The stored history first: the results view reads it when it renders.
+                    if let Some(points) = &view.convergence {
+                        run.convergence
+                            .set(points.iter().map(runner::Point::from).collect());
+                    }
                     if let Some(summary) = view.summary.clone() {
                         run.results.set(Some(Results {
                             summary,
