@@ -617,3 +617,34 @@ async fn a_finished_run_keeps_its_convergence_history() {
         assert_eq!(last["outputs"][output]["sem"], summary["sem"], "{output}");
     }
 }
+
+/// Regression: on a graceful shutdown a worker asked whether to stop before it saw that no
+/// chunk was left, so a run whose chunks had all finished was labelled cancelled, thrown
+/// away (left `running`) and computed again at the next start. It is recorded.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_run_whose_chunks_all_finished_during_a_shutdown_is_recorded() {
+    let app = TestApp::spawn().await;
+    // One chunk of about a second: the shutdown comes while it computes.
+    let slow = json!({"name": "slow", "nodes": [
+        {"id": "x", "expr": "truncate(binomial(1e9, 0.5), 0, 10)", "output": true}]});
+    let (id, _) = app.create_run(&slow, &json!({"iterations": 4096})).await;
+    wait_for(std::time::Duration::from_secs(30), || async {
+        let (_, run) = app.get(&format!("/api/runs/{id}")).await;
+        (run["status"] == "running").then_some(())
+    })
+    .await;
+    app.state.begin_shutdown();
+    let executor = app.state.executor.clone();
+    let joined =
+        tokio::task::spawn_blocking(move || executor.join(std::time::Duration::from_secs(60)))
+            .await
+            .unwrap();
+    assert!(joined);
+    let (status, iterations): (String, i64) =
+        sqlx::query_as("select status, iterations_done from runs where id = $1::uuid")
+            .bind(&id)
+            .fetch_one(&app.state.pool)
+            .await
+            .unwrap();
+    assert_eq!((status.as_str(), iterations), ("completed", 4096));
+}
