@@ -45,6 +45,28 @@ pub trait Observer: Sync {
     fn should_stop(&self) -> Option<Stop> {
         None
     }
+    /// Called by an engine thread before it computes a chunk, and may wait: a caller running
+    /// several runs at once (the server) hands out its cores here, so that however many runs
+    /// there are, no more chunks compute at once than there are cores. [`Observer::end_chunk`]
+    /// follows, even if the chunk panics.
+    fn begin_chunk(&self) {}
+    fn end_chunk(&self) {}
+}
+
+/// A chunk's turn on a core, from [`Observer::begin_chunk`] until dropped.
+struct ChunkTurn<'a>(&'a dyn Observer);
+
+impl<'a> ChunkTurn<'a> {
+    fn take(observer: &'a dyn Observer) -> ChunkTurn<'a> {
+        observer.begin_chunk();
+        ChunkTurn(observer)
+    }
+}
+
+impl Drop for ChunkTurn<'_> {
+    fn drop(&mut self) {
+        self.0.end_chunk();
+    }
 }
 
 /// An observer that hears nothing and never stops the run.
@@ -712,7 +734,9 @@ impl Shared<'_> {
             return false;
         }
         let threshold = self.sample_threshold.load(Ordering::Relaxed);
+        let turn = ChunkTurn::take(self.observer);
         let (n, moments) = worker.chunk(self.model, self.settings, chunk, threshold);
+        drop(turn);
         let ordered = worker.ordered_part(self.model, self.settings);
         if ordered.is_none() && !worker.candidates.is_empty() {
             let mut sample = self.sample.lock().unwrap_or_else(|e| e.into_inner());

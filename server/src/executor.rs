@@ -2,12 +2,14 @@
 //! in order and run them on the engine, never on the async runtime's threads.
 //!
 //! Each run uses every core (`available_parallelism` engine threads), so a single run is as fast
-//! as the command line, and several share the cores. Progress goes to the run's event channel
-//! after each chunk, and to the database at most once a second. A run's result is stored rows
-//! first, status and summary last, retried while the database is away.
+//! as the command line, and several share the cores: a chunk computes only on a free core
+//! (`Cores`), so however many runs execute, no more chunks compute at once than there are
+//! cores. Progress goes to the run's event channel after each chunk, and to the database at
+//! most once a second. A run's result is stored rows first, status and summary last, retried
+//! while the database is away.
 //!
-//! On shutdown the running runs stop at a chunk boundary and are *not* recorded: they stay
-//! `running` in the database, and the next start runs them again from the beginning. Runs are
+//! On shutdown the running runs stop at a chunk boundary and are *not* recorded: they are put
+//! back `queued`, and the next start runs them again from the beginning. Runs are
 //! deterministic, so they end with the numbers they would have had.
 
 use std::collections::{HashMap, VecDeque};
@@ -72,6 +74,8 @@ struct Inner {
     wake: Condvar,
     live: Mutex<HashMap<Uuid, Arc<LiveRun>>>,
     running: AtomicUsize,
+    /// Cores free for a chunk, shared by every run (see `Observer::begin_chunk`).
+    cores: Cores,
     shutdown: AtomicBool,
     workers: Mutex<Vec<JoinHandle<()>>>,
 }
@@ -84,6 +88,7 @@ impl Executor {
         pool: PgPool,
         metrics: Arc<Metrics>,
     ) -> std::io::Result<Executor> {
+        let cores = Cores::new(config.engine_threads);
         let inner = Arc::new(Inner {
             config,
             pool,
@@ -93,6 +98,7 @@ impl Executor {
             wake: Condvar::new(),
             live: Mutex::new(HashMap::new()),
             running: AtomicUsize::new(0),
+            cores,
             shutdown: AtomicBool::new(false),
             workers: Mutex::new(Vec::new()),
         });
@@ -517,6 +523,14 @@ impl Observer for RunObserver<'_> {
         }
     }
 
+    fn begin_chunk(&self) {
+        self.executor.cores.take();
+    }
+
+    fn end_chunk(&self) {
+        self.executor.cores.give();
+    }
+
     fn should_stop(&self) -> Option<Stop> {
         if self.live.cancelled() || self.executor.stopping() {
             Some(Stop::Cancelled)
@@ -525,6 +539,38 @@ impl Observer for RunObserver<'_> {
         } else {
             None
         }
+    }
+}
+
+/// The machine's cores, as a count of chunks that may compute at once across all runs. Each run
+/// starts an engine thread per core, so a run alone uses every core, and runs side by side
+/// share them chunk by chunk rather than oversubscribing the machine (eight concurrent runs
+/// were sixteen busy threads on two cores).
+#[derive(Debug)]
+struct Cores {
+    free: Mutex<usize>,
+    freed: Condvar,
+}
+
+impl Cores {
+    fn new(n: usize) -> Cores {
+        Cores {
+            free: Mutex::new(n.max(1)),
+            freed: Condvar::new(),
+        }
+    }
+
+    fn take(&self) {
+        let mut free = lock(&self.free);
+        while *free == 0 {
+            free = self.freed.wait(free).unwrap_or_else(|e| e.into_inner());
+        }
+        *free -= 1;
+    }
+
+    fn give(&self) {
+        *lock(&self.free) += 1;
+        self.freed.notify_one();
     }
 }
 
