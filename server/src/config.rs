@@ -29,6 +29,8 @@ pub struct Config {
     /// `MAX_RUNS_PER_CLIENT`: runs one client (address) may have queued or running at once;
     /// beyond it its new runs get `429` with `Retry-After`.
     pub max_runs_per_client: usize,
+    /// `MAX_EVENT_STREAMS`: event streams open at once; past it, `503` with `Retry-After`.
+    pub max_event_streams: usize,
     /// `SAMPLE_ROWS`: iteration rows stored per run; a run's `sample_size` may lower it.
     pub sample_rows: usize,
     pub db: DbConfig,
@@ -149,6 +151,7 @@ impl Config {
             max_concurrent_runs: vars.number("MAX_CONCURRENT_RUNS", cores, 1, 1024)?,
             max_queued_runs: vars.number("MAX_QUEUED_RUNS", 1000, 1, 1_000_000)?,
             max_runs_per_client: vars.number("MAX_RUNS_PER_CLIENT", 100, 1, 1_000_000)?,
+            max_event_streams: vars.number("MAX_EVENT_STREAMS", 2000, 1, 1_000_000)?,
             sample_rows: vars.number(
                 "SAMPLE_ROWS",
                 10_000,

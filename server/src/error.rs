@@ -52,6 +52,8 @@ pub enum ApiError {
     /// 429 `too_many_client_runs`: this client has `MAX_RUNS_PER_CLIENT` runs queued or
     /// running; try again when one finishes.
     TooManyClientRuns { active: usize },
+    /// 503 `too_many_streams`: `MAX_EVENT_STREAMS` event streams are open; try again shortly.
+    TooManyStreams { limit: usize },
     /// 503 `database_unavailable`: the database cannot be reached or did not answer in time.
     DatabaseUnavailable(sqlx::Error),
     /// 500 `internal`: a bug; logged, never described to the client.
@@ -73,7 +75,9 @@ impl ApiError {
             ApiError::Forbidden => StatusCode::FORBIDDEN,
             ApiError::RunFinished { .. } => StatusCode::CONFLICT,
             ApiError::RequestTimeout { .. } => StatusCode::REQUEST_TIMEOUT,
-            ApiError::DatabaseUnavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
+            ApiError::DatabaseUnavailable(_) | ApiError::TooManyStreams { .. } => {
+                StatusCode::SERVICE_UNAVAILABLE
+            }
             ApiError::TooManyRuns { .. } | ApiError::TooManyClientRuns { .. } => {
                 StatusCode::TOO_MANY_REQUESTS
             }
@@ -98,6 +102,7 @@ impl ApiError {
             ApiError::DatabaseUnavailable(_) => "database_unavailable",
             ApiError::TooManyRuns { .. } => "too_many_runs",
             ApiError::TooManyClientRuns { .. } => "too_many_client_runs",
+            ApiError::TooManyStreams { .. } => "too_many_streams",
             ApiError::Internal(_) => "internal",
         }
     }
@@ -168,6 +173,12 @@ impl ApiError {
                 ),
                 json!({ "limit": "MAX_RUNS_PER_CLIENT", "active": active }),
             ),
+            ApiError::TooManyStreams { limit } => (
+                format!(
+                    "{limit} event streams are already open (MAX_EVENT_STREAMS): try again shortly, or poll GET /api/runs/{{id}}"
+                ),
+                json!({ "limit": "MAX_EVENT_STREAMS", "open": limit }),
+            ),
             ApiError::Internal(_) => ("internal server error".to_string(), Value::Null),
         }
     }
@@ -178,7 +189,7 @@ impl ApiError {
     fn retry_after(&self) -> Option<u32> {
         match self {
             ApiError::TooManyRuns { .. } | ApiError::TooManyClientRuns { .. } => Some(10),
-            ApiError::DatabaseUnavailable(_) => Some(5),
+            ApiError::DatabaseUnavailable(_) | ApiError::TooManyStreams { .. } => Some(5),
             _ => None,
         }
     }

@@ -164,7 +164,7 @@ impl Executor {
             return;
         };
         live.cancel.store(true, Ordering::Relaxed);
-        let (done, total) = match live.subscribe().0 {
+        let (done, total) = match live.subscribe().0.event {
             RunEvent::Progress(p) => (p.iterations_done, p.iterations_total),
             RunEvent::Done(d) => (d.iterations_done, d.iterations_total),
         };

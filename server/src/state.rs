@@ -13,6 +13,7 @@ use crate::config::Config;
 use crate::db::{self, StoredSettings};
 use crate::error::ApiError;
 use crate::executor::{Executor, ExecutorConfig, Job};
+use crate::routes::events::{RemoteFeeds, StreamCount};
 use crate::telemetry::Metrics;
 
 #[derive(Clone, Debug)]
@@ -28,6 +29,10 @@ pub struct AppState {
     /// pool, at most one task per core at a time; the runtime's threads stay free for
     /// requests such as `/health`.
     blocking: Arc<Semaphore>,
+    /// Open event streams, at most `MAX_EVENT_STREAMS`.
+    pub streams: Arc<StreamCount>,
+    /// The database pollers of runs watched here but executing elsewhere, one per run.
+    pub remote: Arc<RemoteFeeds>,
     shutdown: watch::Sender<bool>,
 }
 
@@ -57,6 +62,8 @@ impl AppState {
             blocking: Arc::new(Semaphore::new(
                 std::thread::available_parallelism().map_or(1, |n| n.get()),
             )),
+            streams: Arc::new(StreamCount::default()),
+            remote: Arc::new(RemoteFeeds::default()),
             shutdown: watch::channel(false).0,
         })
     }

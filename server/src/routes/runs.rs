@@ -258,7 +258,7 @@ async fn read(State(state): State<AppState>, RunId(id): RunId) -> Result<Respons
     let mut iterations_done = row.iterations_done;
     // The database hears of progress once a second; the executor knows it chunk by chunk.
     if let Some(live) = state.executor.live(id)
-        && let (crate::live::RunEvent::Progress(p), _) = live.subscribe()
+        && let crate::live::RunEvent::Progress(p) = live.subscribe().0.event
     {
         iterations_done = iterations_done.max(i64::try_from(p.iterations_done).unwrap_or(0));
     }
