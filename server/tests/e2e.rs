@@ -87,8 +87,20 @@ async fn editor_scenario(c: &Client, driver: &ChromeDriver, base: &str) -> Resul
     wait_gone(c, &diagnostic).await?;
     wait_gone(c, ".why-disabled").await?;
 
+    // Regression: text that is not a number in the iterations field silently reset it to
+    // 10,000. It is an error beside the field, and Run waits for it to be fixed.
+    set_iterations(c, "abc").await?;
+    wait_text(c, ".run-panel .field-error", "`abc` is not a whole number").await?;
+    wait_text(c, ".why-disabled", "fix the iterations field first").await?;
+    let run_button = c.find(Locator::Css("button.run")).await.map_err(e)?;
+    check(
+        run_button.attr("disabled").await.map_err(e)?.is_some(),
+        "the run button is disabled while a setting is not a number",
+    )?;
+
     // Run in this browser: results table, histogram, tornado.
     set_iterations(c, "20,000").await?;
+    wait_gone(c, ".run-panel .field-error").await?;
     select(c, ".run-panel select.placement", "browser").await?;
     click(c, &wait_find(c, "button.run").await?).await?;
     wait_text(c, "section.results .results-head p", "ran in this browser").await?;
@@ -96,6 +108,7 @@ async fn editor_scenario(c: &Client, driver: &ChromeDriver, base: &str) -> Resul
     // Regression: the results rendered about 2,100 px below the fold and the page stayed
     // put, so a newcomer thought nothing happened. They are brought into view.
     results_in_view(c).await?;
+    screenshot(c, "editor-after-run").await?;
     let cards = count(c, "section.results article.output").await?;
     check(cards == 4, &format!("4 output cards, found {cards}"))?;
     check(
@@ -204,6 +217,7 @@ async fn editor_scenario(c: &Client, driver: &ChromeDriver, base: &str) -> Resul
     let shared = shared_server_run(&other, base, &server_id).await;
     let _ = other.close().await;
     shared?;
+    screenshot(c, "server-run").await?;
 
     // Reload the editor: the model, with the last edits, is still there. (The example is
     // also the model a first visit opens, so the test renames it to tell the two apart, and
@@ -335,6 +349,17 @@ async fn shared_scenario(c: &Client, base: &str, id: &str) -> Result<(Value, Vec
     Ok((summary_json(c).await?, stats_text(c).await?))
 }
 
+/// With `E2E_SCREENSHOTS` set to a folder, saves what the window shows there as `NAME.png`, for
+/// a person to look at.
+async fn screenshot(c: &Client, name: &str) -> Result<(), String> {
+    let Some(dir) = std::env::var_os("E2E_SCREENSHOTS") else {
+        return Ok(());
+    };
+    let png = c.screenshot().await.map_err(e)?;
+    std::fs::create_dir_all(&dir).map_err(e)?;
+    std::fs::write(Path::new(&dir).join(format!("{name}.png")), png).map_err(e)
+}
+
 /// The results section starts inside the window.
 async fn results_in_view(c: &Client) -> Result<(), String> {
     wait_until("the results to be scrolled into view", || async {
@@ -370,6 +395,7 @@ async fn shared_server_run(c: &Client, base: &str, id: &str) -> Result<(), Strin
     c.goto(&format!("{base}/r/{id}")).await.map_err(e)?;
     wait_text(c, "section.results .results-head p", "completed").await?;
     scatter_drawn(c).await?;
+    screenshot(c, "shared-server-run").await?;
     let line = wait_find(c, "article.output polyline.mean-line").await?;
     let points = line.attr("points").await.map_err(e)?.unwrap_or_default();
     let n = points.split_whitespace().count();

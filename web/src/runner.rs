@@ -410,6 +410,13 @@ pub async fn follow(state: RunState, id: String) {
         Ok(view) => {
             store::set_run_status(&id, &view.status);
             state.live.set(None);
+            // The stored history has a point every few chunks; the stream, at most ten a
+            // second, may have given a short run only two or three.
+            if let Some(points) = &view.convergence {
+                state
+                    .convergence
+                    .set(points.iter().map(Point::from).collect());
+            }
             match view.summary {
                 Some(summary) => state.results.set(Some(Results {
                     summary,
