@@ -31,6 +31,11 @@ pub struct Config {
     pub max_runs_per_client: usize,
     /// `MAX_EVENT_STREAMS`: event streams open at once; past it, `503` with `Retry-After`.
     pub max_event_streams: usize,
+    /// `ALLOWED_ORIGINS`: origins (`https://app.example.com`) besides the server's own whose
+    /// pages may send state-changing requests; comma-separated, none by default.
+    pub allowed_origins: Vec<String>,
+    /// `METRICS_TOKEN`: when set, `/metrics` answers only `Authorization: Bearer <token>`.
+    pub metrics_token: Option<String>,
     /// `SAMPLE_ROWS`: iteration rows stored per run; a run's `sample_size` may lower it.
     pub sample_rows: usize,
     pub db: DbConfig,
@@ -152,6 +157,8 @@ impl Config {
             max_queued_runs: vars.number("MAX_QUEUED_RUNS", 1000, 1, 1_000_000)?,
             max_runs_per_client: vars.number("MAX_RUNS_PER_CLIENT", 100, 1, 1_000_000)?,
             max_event_streams: vars.number("MAX_EVENT_STREAMS", 2000, 1, 1_000_000)?,
+            allowed_origins: origins(vars.get("ALLOWED_ORIGINS")?.as_deref())?,
+            metrics_token: vars.get("METRICS_TOKEN")?.filter(|t| !t.is_empty()),
             sample_rows: vars.number(
                 "SAMPLE_ROWS",
                 10_000,
@@ -206,6 +213,31 @@ impl Vars<'_> {
 
 /// A size in bytes: `10mb`, `512kb`, `1gb`, `2048b` or a plain number of bytes. Units are
 /// binary (1kb = 1024 bytes) and case-insensitive.
+/// `ALLOWED_ORIGINS`: comma-separated `scheme://host[:port]`, each without a path.
+fn origins(text: Option<&str>) -> Result<Vec<String>, ConfigError> {
+    let Some(text) = text else {
+        return Ok(Vec::new());
+    };
+    text.split(',')
+        .map(str::trim)
+        .filter(|o| !o.is_empty())
+        .map(|o| {
+            let ok = (o.starts_with("http://") || o.starts_with("https://"))
+                && !o.split_once("://").is_some_and(|(_, rest)| rest.contains('/') || rest.is_empty());
+            if ok {
+                Ok(o.trim_end_matches('/').to_ascii_lowercase())
+            } else {
+                Err(ConfigError {
+                    variable: "ALLOWED_ORIGINS",
+                    message: format!(
+                        "expected origins such as `https://app.example.com`, comma-separated, got `{o}`"
+                    ),
+                })
+            }
+        })
+        .collect()
+}
+
 pub fn parse_size(text: &str) -> Result<usize, String> {
     let lower = text.trim().to_ascii_lowercase();
     let split = lower

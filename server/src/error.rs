@@ -52,6 +52,12 @@ pub enum ApiError {
     /// 429 `too_many_client_runs`: this client has `MAX_RUNS_PER_CLIENT` runs queued or
     /// running; try again when one finishes.
     TooManyClientRuns { active: usize },
+    /// 415 `unsupported_media_type`: a JSON endpoint got a body that does not say it is JSON.
+    UnsupportedMediaType { got: Option<String> },
+    /// 403 `forbidden_origin`: a state-changing request from a page of another site.
+    ForbiddenOrigin { origin: String },
+    /// 401 `unauthorized`: `/metrics` without its `METRICS_TOKEN`.
+    Unauthorized,
     /// 503 `too_many_streams`: `MAX_EVENT_STREAMS` event streams are open; try again shortly.
     TooManyStreams { limit: usize },
     /// 503 `database_unavailable`: the database cannot be reached or did not answer in time.
@@ -72,7 +78,9 @@ impl ApiError {
             ApiError::PayloadTooLarge { .. } => StatusCode::PAYLOAD_TOO_LARGE,
             ApiError::NotFound { .. } => StatusCode::NOT_FOUND,
             ApiError::MethodNotAllowed => StatusCode::METHOD_NOT_ALLOWED,
-            ApiError::Forbidden => StatusCode::FORBIDDEN,
+            ApiError::Forbidden | ApiError::ForbiddenOrigin { .. } => StatusCode::FORBIDDEN,
+            ApiError::UnsupportedMediaType { .. } => StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            ApiError::Unauthorized => StatusCode::UNAUTHORIZED,
             ApiError::RunFinished { .. } => StatusCode::CONFLICT,
             ApiError::RequestTimeout { .. } => StatusCode::REQUEST_TIMEOUT,
             ApiError::DatabaseUnavailable(_) | ApiError::TooManyStreams { .. } => {
@@ -97,6 +105,9 @@ impl ApiError {
             ApiError::NotFound { .. } => "not_found",
             ApiError::MethodNotAllowed => "method_not_allowed",
             ApiError::Forbidden => "forbidden",
+            ApiError::ForbiddenOrigin { .. } => "forbidden_origin",
+            ApiError::UnsupportedMediaType { .. } => "unsupported_media_type",
+            ApiError::Unauthorized => "unauthorized",
             ApiError::RunFinished { .. } => "run_finished",
             ApiError::RequestTimeout { .. } => "request_timeout",
             ApiError::DatabaseUnavailable(_) => "database_unavailable",
@@ -172,6 +183,26 @@ impl ApiError {
                     "this client already has {active} runs queued or running (MAX_RUNS_PER_CLIENT): try again when one finishes"
                 ),
                 json!({ "limit": "MAX_RUNS_PER_CLIENT", "active": active }),
+            ),
+            ApiError::UnsupportedMediaType { got } => (
+                format!(
+                    "the request body must be JSON: send `Content-Type: application/json`{}",
+                    got.as_ref()
+                        .map(|g| format!(", not `{g}`"))
+                        .unwrap_or_default()
+                ),
+                json!({ "header": "content-type", "got": got }),
+            ),
+            ApiError::ForbiddenOrigin { origin } => (
+                format!(
+                    "requests that change state are accepted from this server's own pages and ALLOWED_ORIGINS only, not from `{origin}`"
+                ),
+                json!({ "header": "origin", "origin": origin }),
+            ),
+            ApiError::Unauthorized => (
+                "this needs the metrics token: send `Authorization: Bearer <METRICS_TOKEN>`"
+                    .to_string(),
+                Value::Null,
             ),
             ApiError::TooManyStreams { limit } => (
                 format!(

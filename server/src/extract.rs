@@ -44,6 +44,15 @@ impl<T: DeserializeOwned + Send + 'static> FromRequest<AppState> for JsonBody<T>
     type Rejection = ApiError;
 
     async fn from_request(req: Request, state: &AppState) -> Result<Self, ApiError> {
+        // Only JSON: a `text/plain` body, which a page of any site may send without asking
+        // (no CORS preflight), is refused before it is read.
+        let kind = req
+            .headers()
+            .get(axum::http::header::CONTENT_TYPE)
+            .map(|v| String::from_utf8_lossy(v.as_bytes()).into_owned());
+        if !kind.as_deref().is_some_and(is_json) {
+            return Err(ApiError::UnsupportedMediaType { got: kind });
+        }
         let bytes = Bytes::from_request(req, state)
             .await
             .map_err(|e| body_error(&e, state.config.max_request_size))?;
@@ -56,6 +65,18 @@ impl<T: DeserializeOwned + Send + 'static> FromRequest<AppState> for JsonBody<T>
         }
         parse_json(&bytes).map(JsonBody)
     }
+}
+
+/// `application/json`, or `application/something+json`, with any parameters.
+fn is_json(content_type: &str) -> bool {
+    let essence = content_type
+        .split(';')
+        .next()
+        .unwrap_or_default()
+        .trim()
+        .to_ascii_lowercase();
+    essence == "application/json"
+        || (essence.starts_with("application/") && essence.ends_with("+json"))
 }
 
 /// Bodies larger than this are parsed on the blocking pool.

@@ -73,6 +73,10 @@ pub fn app(state: AppState) -> Router {
         ))
         .layer(axum::middleware::from_fn_with_state(
             state.clone(),
+            middleware::same_origin,
+        ))
+        .layer(axum::middleware::from_fn_with_state(
+            state.clone(),
             middleware::count_requests,
         ))
         .layer(SetResponseHeaderLayer::overriding(

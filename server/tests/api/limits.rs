@@ -97,7 +97,7 @@ async fn bad_json_is_400_or_422_naming_the_field_and_position() {
         .request(
             Method::POST,
             "/api/runs",
-            &[],
+            &[("content-type", "application/json; charset=utf-8")],
             Body::from(r#"{"model": {"nodes": [{"id": "a", "expr": 5}]}}"#),
         )
         .await;
@@ -462,4 +462,94 @@ async fn a_nul_character_in_a_text_is_422_naming_the_field() {
         .await
         .unwrap();
     assert_eq!(runs, 0);
+}
+
+/// Regression: the JSON extractor ignored `Content-Type`, so a `text/plain` POST, which any
+/// web page may send through its visitor's browser without a preflight, submitted runs. JSON
+/// endpoints want JSON (415), and state-changing requests from another site's page are 403.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn only_json_and_only_from_friends() {
+    let app = TestApp::spawn_with(&[("ALLOWED_ORIGINS", "https://friend.example")]).await;
+    let body = json!({"model": model(STARTUP), "settings": {"iterations": 4096}}).to_string();
+    let post = |headers: Vec<(&'static str, &'static str)>| {
+        let body = body.clone();
+        let app = &app;
+        async move {
+            let (status, _, bytes) = app
+                .request(Method::POST, "/api/runs", &headers, Body::from(body))
+                .await;
+            (status, parse(&bytes))
+        }
+    };
+    for headers in [vec![], vec![("content-type", "text/plain")]] {
+        let (status, answer) = post(headers).await;
+        assert_eq!(status, StatusCode::UNSUPPORTED_MEDIA_TYPE, "{answer}");
+        assert_error(
+            &answer,
+            "unsupported_media_type",
+            "send `Content-Type: application/json`",
+        );
+    }
+    for content_type in ["text/plain", "application/json"] {
+        let (status, answer) = post(vec![
+            ("content-type", content_type),
+            ("origin", "https://evil.example"),
+            ("host", "127.0.0.1:3000"),
+        ])
+        .await;
+        assert_eq!(status, StatusCode::FORBIDDEN, "{answer}");
+        assert_error(
+            &answer,
+            "forbidden_origin",
+            "not from `https://evil.example`",
+        );
+    }
+    let stored: i64 = sqlx::query_scalar("select count(*) from runs")
+        .fetch_one(&app.state.pool)
+        .await
+        .unwrap();
+    assert_eq!(stored, 0, "nothing was stored");
+    // The server's own pages, a friend's, and clients that send no Origin are served.
+    for origin in [
+        Some("http://127.0.0.1:3000"),
+        Some("https://friend.example"),
+        None,
+    ] {
+        let mut headers = vec![
+            ("content-type", "application/json"),
+            ("host", "127.0.0.1:3000"),
+        ];
+        headers.extend(origin.map(|o| ("origin", o)));
+        let (status, answer) = post(headers).await;
+        assert_eq!(status, StatusCode::ACCEPTED, "{origin:?}: {answer}");
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn metrics_token_protects_metrics() {
+    let app = TestApp::spawn_with(&[("METRICS_TOKEN", "s3cret")]).await;
+    let (status, _, bytes) = app
+        .request(Method::GET, "/metrics", &[], Body::empty())
+        .await;
+    assert_eq!(status, StatusCode::UNAUTHORIZED);
+    assert_error(&parse(&bytes), "unauthorized", "METRICS_TOKEN");
+    let (status, _, _) = app
+        .request(
+            Method::GET,
+            "/metrics",
+            &[("authorization", "Bearer wrong")],
+            Body::empty(),
+        )
+        .await;
+    assert_eq!(status, StatusCode::UNAUTHORIZED);
+    let (status, _, bytes) = app
+        .request(
+            Method::GET,
+            "/metrics",
+            &[("authorization", "Bearer s3cret")],
+            Body::empty(),
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(String::from_utf8_lossy(&bytes).contains("scenarioforge_"));
 }
