@@ -36,6 +36,13 @@ pub struct Config {
     pub allowed_origins: Vec<String>,
     /// `METRICS_TOKEN`: when set, `/metrics` answers only `Authorization: Bearer <token>`.
     pub metrics_token: Option<String>,
+    /// `MAX_CONNECTIONS`: open connections at most; more are closed as they are accepted.
+    /// The default keeps room below the process's file-descriptor limit for the database
+    /// pool, files and `/health`.
+    pub max_connections: usize,
+    /// `HEADER_READ_TIMEOUT` (ms): a connection that has not sent a whole request head within
+    /// this, whether it just opened or is idle between requests, is closed.
+    pub header_read_timeout: Duration,
     /// `SAMPLE_ROWS`: iteration rows stored per run; a run's `sample_size` may lower it.
     pub sample_rows: usize,
     pub db: DbConfig,
@@ -159,6 +166,13 @@ impl Config {
             max_event_streams: vars.number("MAX_EVENT_STREAMS", 2000, 1, 1_000_000)?,
             allowed_origins: origins(vars.get("ALLOWED_ORIGINS")?.as_deref())?,
             metrics_token: vars.get("METRICS_TOKEN")?.filter(|t| !t.is_empty()),
+            max_connections: vars.number(
+                "MAX_CONNECTIONS",
+                default_max_connections(),
+                1,
+                1_000_000,
+            )?,
+            header_read_timeout: vars.millis("HEADER_READ_TIMEOUT", 10_000)?,
             sample_rows: vars.number(
                 "SAMPLE_ROWS",
                 10_000,
@@ -213,6 +227,24 @@ impl Vars<'_> {
 
 /// A size in bytes: `10mb`, `512kb`, `1gb`, `2048b` or a plain number of bytes. Units are
 /// binary (1kb = 1024 bytes) and case-insensitive.
+/// Connections at most by default: the file-descriptor limit less 256 kept for the database
+/// pool and files, and no more than 10,000.
+fn default_max_connections() -> usize {
+    #[cfg(target_os = "linux")]
+    {
+        let limit = rustix::process::getrlimit(rustix::process::Resource::Nofile)
+            .current
+            .unwrap_or(u64::MAX);
+        usize::try_from(limit.saturating_sub(256))
+            .unwrap_or(usize::MAX)
+            .clamp(16, 10_000)
+    }
+    #[cfg(not(target_os = "linux"))]
+    {
+        1_000
+    }
+}
+
 /// `ALLOWED_ORIGINS`: comma-separated `scheme://host[:port]`, each without a path.
 fn origins(text: Option<&str>) -> Result<Vec<String>, ConfigError> {
     let Some(text) = text else {

@@ -34,6 +34,7 @@ pub mod routes;
 pub mod state;
 pub mod telemetry;
 
+use std::sync::Arc;
 use std::time::Duration;
 
 use axum::Router;
@@ -198,10 +199,8 @@ pub async fn serve(config: Config) -> std::io::Result<()> {
             state.begin_shutdown();
         }
     };
-    let service = app(state.clone()).into_make_service_with_connect_info::<std::net::SocketAddr>();
-    axum::serve(listener, service)
-        .with_graceful_shutdown(shutdown)
-        .await?;
+    let service = app(state.clone());
+    accept(listener, service, &state, shutdown).await;
     let executor = state.executor.clone();
     let joined = tokio::task::spawn_blocking(move || executor.join(SHUTDOWN_GRACE))
         .await
@@ -211,6 +210,67 @@ pub async fn serve(config: Config) -> std::io::Result<()> {
     }
     state.pool.close().await;
     Ok(())
+}
+
+/// Serves connections until `shutdown`, then waits for those open to finish (their event
+/// streams end with the shutdown). At most `MAX_CONNECTIONS` are open: one more is closed as
+/// soon as it is accepted, and a client that is slow to send a request head, or keeps an idle
+/// connection, is dropped after `HEADER_READ_TIMEOUT`. (axum's `serve` sets neither: a client
+/// sending half its headers kept its socket, and 19,985 idle sockets used every descriptor.)
+async fn accept(
+    listener: tokio::net::TcpListener,
+    app: Router,
+    state: &AppState,
+    shutdown: impl Future<Output = ()>,
+) {
+    use hyper_util::rt::{TokioIo, TokioTimer};
+    use tower::ServiceExt as _;
+
+    let places = Arc::new(tokio::sync::Semaphore::new(state.config.max_connections));
+    let graceful = hyper_util::server::graceful::GracefulShutdown::new();
+    let mut http = hyper::server::conn::http1::Builder::new();
+    http.timer(TokioTimer::new())
+        .header_read_timeout(state.config.header_read_timeout);
+    let mut shutdown = std::pin::pin!(shutdown);
+    loop {
+        let (stream, peer) = tokio::select! {
+            () = &mut shutdown => break,
+            accepted = listener.accept() => match accepted {
+                Ok(accepted) => accepted,
+                Err(e) => {
+                    // Out of descriptors, most likely: let some close before trying again.
+                    tracing::warn!(error = %e, "cannot accept a connection");
+                    tokio::time::sleep(Duration::from_millis(50)).await;
+                    continue;
+                }
+            },
+        };
+        let Ok(place) = Arc::clone(&places).try_acquire_owned() else {
+            state.metrics.connection_refused();
+            drop(stream);
+            continue;
+        };
+        let service = app.clone().map_request(
+            move |mut req: axum::extract::Request<hyper::body::Incoming>| {
+                req.extensions_mut()
+                    .insert(axum::extract::ConnectInfo(peer));
+                req
+            },
+        );
+        let connection = http.serve_connection(
+            TokioIo::new(stream),
+            hyper_util::service::TowerToHyperService::new(service),
+        );
+        let connection = graceful.watch(connection);
+        tokio::spawn(async move {
+            let _place = place;
+            if let Err(e) = connection.await {
+                tracing::debug!(error = %e, "connection ended with an error");
+            }
+        });
+    }
+    drop(listener);
+    graceful.shutdown().await;
 }
 
 async fn shutdown_signal() {

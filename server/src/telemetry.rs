@@ -19,6 +19,8 @@ pub struct Metrics {
     runs_finished: Mutex<BTreeMap<&'static str, u64>>,
     /// Runs accepted by `POST /api/runs` in this process.
     runs_created: AtomicU64,
+    /// Connections closed as they were accepted, past `MAX_CONNECTIONS`.
+    connections_refused: AtomicU64,
     duration: Mutex<Histogram>,
     iterations: AtomicU64,
     /// Iterations per second of the last run that ended, as f64 bits.
@@ -50,6 +52,10 @@ pub struct Gauges {
 impl Metrics {
     pub fn run_created(&self) {
         self.runs_created.fetch_add(1, Ordering::Relaxed);
+    }
+
+    pub fn connection_refused(&self) {
+        self.connections_refused.fetch_add(1, Ordering::Relaxed);
     }
 
     pub fn run_finished(&self, status: &'static str, iterations: u64, seconds: f64) {
@@ -91,6 +97,17 @@ impl Metrics {
             out,
             "scenarioforge_runs_created_total {}",
             self.runs_created.load(Ordering::Relaxed)
+        );
+        header(
+            &mut out,
+            "scenarioforge_connections_refused_total",
+            "counter",
+            "Connections closed at once because MAX_CONNECTIONS were open.",
+        );
+        let _ = writeln!(
+            out,
+            "scenarioforge_connections_refused_total {}",
+            self.connections_refused.load(Ordering::Relaxed)
         );
         header(
             &mut out,

@@ -243,3 +243,58 @@ fn serve_refuses_a_bad_configuration_naming_the_variable() {
     assert_eq!(out.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&out.stderr).contains("DATABASE_URL: is not set"));
 }
+
+/// Regression: a client that sent half its headers kept its socket (still open after 75 s),
+/// and idle sockets used every file descriptor. A request head must arrive within
+/// `HEADER_READ_TIMEOUT`, and past `MAX_CONNECTIONS` a new connection is closed at once.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn slow_and_surplus_connections_are_closed() {
+    use tokio::io::{AsyncReadExt as _, AsyncWriteExt as _};
+    let db = TestDb::create().await;
+    let server = Server::start_with(
+        &db.url,
+        &[("HEADER_READ_TIMEOUT", "700"), ("MAX_CONNECTIONS", "3")],
+    )
+    .await;
+    // Closed by the server: a read sees the end (or a reset) within `within`.
+    let closed = |mut stream: tokio::net::TcpStream, within: Duration| async move {
+        let mut buf = [0u8; 256];
+        let read = tokio::time::timeout(within, stream.read(&mut buf)).await;
+        matches!(read, Ok(Ok(0) | Err(_)))
+    };
+    let mut half = tokio::net::TcpStream::connect(server.addr).await.unwrap();
+    half.write_all(b"GET /health HTTP/1.1\r\nhost: x\r\n")
+        .await
+        .unwrap();
+    let started = std::time::Instant::now();
+    assert!(
+        closed(half, Duration::from_secs(5)).await,
+        "half a request head is dropped"
+    );
+    assert!(
+        started.elapsed() >= Duration::from_millis(600),
+        "{:?}",
+        started.elapsed()
+    );
+
+    // Three idle connections hold every place; a fourth is closed at once.
+    let mut idle = Vec::new();
+    for _ in 0..3 {
+        idle.push(tokio::net::TcpStream::connect(server.addr).await.unwrap());
+    }
+    tokio::time::sleep(Duration::from_millis(100)).await;
+    let surplus = tokio::net::TcpStream::connect(server.addr).await.unwrap();
+    assert!(
+        closed(surplus, Duration::from_millis(400)).await,
+        "the fourth is refused"
+    );
+    // The idle ones time out too, and the server answers again.
+    for stream in idle {
+        assert!(
+            closed(stream, Duration::from_secs(5)).await,
+            "idle connections are dropped"
+        );
+    }
+    let (status, _) = server.get("/health").await;
+    assert_eq!(status, 200);
+}
