@@ -26,6 +26,9 @@ pub const MAX_CORRELATED_INPUTS: usize = 50;
 /// Diagnostics one check reports; past that a last one says how many more there were.
 pub const MAX_DIAGNOSTICS: usize = 100;
 
+/// Drivers listed per output: the largest, by the larger of ρ² and the variance share.
+pub const MAX_DRIVERS: usize = 20;
+
 /// Unknown names for which the closest known name is looked for (each look is linear in the
 /// node count); later ones are reported without a suggestion.
 pub const MAX_SUGGESTIONS: usize = 20;

@@ -3,6 +3,7 @@
 //! ranked on the iteration sample).
 
 use crate::compile::Model;
+use crate::limits::MAX_DRIVERS;
 use crate::model::RunSettings;
 use crate::run::{Accumulator, ENGINE, Merge, RunOutput, SENSITIVITY_ROWS, SampleTable, Stop};
 use crate::sample::BottomK;
@@ -277,7 +278,8 @@ fn sensitivity(model: &Model, rows: &[(u64, &[f64])], threads: usize) -> Named<V
     let positions = model.sample_positions();
     // Each source any output depends on is ranked once, and only its ranks are kept. A
     // column with non-finite values is ranked per pair, on the rows where both are finite.
-    let mut used: Vec<usize> = model.drivers.iter().flatten().copied().collect();
+    let candidates = screened(model, rows, threads);
+    let mut used: Vec<usize> = candidates.iter().flatten().copied().collect();
     used.sort_unstable();
     used.dedup();
     let ranked: Vec<Option<Ranked>> = par_map(&used, threads, |&s| {
@@ -288,10 +290,8 @@ fn sensitivity(model: &Model, rows: &[(u64, &[f64])], threads: usize) -> Named<V
     let lists = par_map(&outputs, threads, |&(o, output)| {
         let y = column(output);
         let ranked_y = all_finite(&y).then(|| (Ranked::new(&y), Centred::new(&y)));
-        let mut drivers: Vec<Driver> = model.drivers[o]
+        let mut drivers: Vec<Driver> = candidates[o]
             .iter()
-            // An output that is itself one draw is not its own driver.
-            .filter(|&&s| !(model.sources[s].whole && model.sources[s].node == output))
             .map(|&s| {
                 let rx = used.binary_search(&s).ok().and_then(|k| ranked[k].as_ref());
                 let (rho, share) = match (rx, &ranked_y) {
@@ -337,9 +337,78 @@ fn sensitivity(model: &Model, rows: &[(u64, &[f64])], threads: usize) -> Named<V
                 .total_cmp(&importance(a))
                 .then_with(|| a.input.cmp(&b.input))
         });
+        drivers.truncate(MAX_DRIVERS);
         (model.nodes[output].id.clone(), drivers)
     });
     Named(lists)
+}
+
+/// Rows of the sample the screen of many drivers reads.
+const SCREEN_ROWS: usize = 2_000;
+
+/// The sources of each output worth measuring. An output that is itself one draw is not its
+/// own driver. One with more than `2 · MAX_DRIVERS` has them screened first on the first
+/// `SCREEN_ROWS` rows (ρ² and the variance share, ten times cheaper than the full measure),
+/// and only the `2 · MAX_DRIVERS` that score highest are measured: 1,000 outputs of 1,000
+/// inputs each would otherwise cost a million full measures (and list them all).
+fn screened(model: &Model, rows: &[(u64, &[f64])], threads: usize) -> Vec<Vec<usize>> {
+    let own = |o: usize, s: usize| {
+        let src = &model.sources[s];
+        src.whole && src.node == model.outputs[o]
+    };
+    let mut lists: Vec<Vec<usize>> = model
+        .drivers
+        .iter()
+        .enumerate()
+        .map(|(o, ds)| ds.iter().copied().filter(|&s| !own(o, s)).collect())
+        .collect();
+    let keep = 2 * MAX_DRIVERS;
+    if lists.iter().all(|l| l.len() <= keep) {
+        return lists;
+    }
+    let rows = &rows[..rows.len().min(SCREEN_ROWS)];
+    let positions = model.sample_positions();
+    // Non-finite values screen as zero: the full measure decides for those that pass.
+    let column = |at: usize| -> Vec<f64> {
+        rows.iter()
+            .map(|(_, r)| if r[at].is_finite() { r[at] } else { 0.0 })
+            .collect()
+    };
+    let mut wide: Vec<usize> = lists
+        .iter()
+        .filter(|l| l.len() > keep)
+        .flatten()
+        .copied()
+        .collect();
+    wide.sort_unstable();
+    wide.dedup();
+    let ranked: Vec<Ranked> = par_map(&wide, threads, |&s| Ranked::new(&column(positions[s])));
+    let outputs: Vec<usize> = (0..lists.len()).collect();
+    let chosen = par_map(&outputs, threads, |&o| {
+        let list = &lists[o];
+        if list.len() <= keep {
+            return list.clone();
+        }
+        let y = column(model.outputs[o]);
+        let (ry, cy) = (Ranked::new(&y), Centred::new(&y));
+        let mut scored: Vec<(f64, usize)> = list
+            .iter()
+            .map(|&s| {
+                let rx = &ranked[wide.binary_search(&s).unwrap_or(0)];
+                let rho = sensitivity::spearman_ranked(rx, &ry);
+                let share = sensitivity::first_order_share_ranked(rx, &cy);
+                let score = (rho * rho).max(share);
+                (if score.is_nan() { 0.0 } else { score }, s)
+            })
+            .collect();
+        // Highest first; ties to the earlier source, so the choice never depends on threads.
+        scored.sort_by(|a, b| b.0.total_cmp(&a.0).then(a.1.cmp(&b.1)));
+        let mut kept: Vec<usize> = scored.into_iter().take(keep).map(|(_, s)| s).collect();
+        kept.sort_unstable();
+        kept
+    });
+    lists = chosen;
+    lists
 }
 
 /// Outputs whose drivers are not independent, so that their shares can overlap (and add up
@@ -368,7 +437,7 @@ fn sensitivity_notes(model: &Model) -> Vec<SensitivityNote> {
             for &(a, b) in &correlated {
                 if has(whole_of(a)) && has(whole_of(b)) {
                     reasons.push(format!(
-                        "`{}` and `{}` are correlated",
+                        "`{}` and `{}` are correlated, so their variance shares overlap",
                         model.nodes[a].id, model.nodes[b].id
                     ));
                 }
@@ -384,16 +453,25 @@ fn sensitivity_notes(model: &Model) -> Vec<SensitivityNote> {
                         }
                     };
                     reasons.push(format!(
-                        "the parameters of `{}` depend on `{}`",
+                        "the parameters of `{}` depend on `{}`, so their variance shares overlap",
                         name(s),
                         name(*p)
                     ));
                 }
             }
+            let listed = drivers
+                .iter()
+                .filter(|&&s| !(model.sources[s].whole && model.sources[s].node == output))
+                .count();
+            if listed > MAX_DRIVERS {
+                reasons.push(format!(
+                    "it has {listed} drivers, of which the {MAX_DRIVERS} largest are listed"
+                ));
+            }
             (!reasons.is_empty()).then(|| SensitivityNote {
                 output: model.nodes[output].id.clone(),
                 message: format!(
-                    "the drivers of `{}` are not independent ({}), so their variance shares overlap and may add up to more than 1",
+                    "about the drivers of `{}`: {}",
                     model.nodes[output].id,
                     reasons.join("; ")
                 ),
