@@ -161,13 +161,7 @@ async fn event_streams_beyond_the_limit_get_503() {
         (app.state.streams.open() == 1).then_some(())
     })
     .await;
-    app.json(
-        axum::http::Method::POST,
-        &format!("/api/runs/{id}/cancel"),
-        &[("authorization", &format!("Bearer {owner}"))],
-        None,
-    )
-    .await;
+    app.cancel(&id, &owner).await;
     let (status, _, body) =
         raw_request(addr, "GET", &format!("/api/runs/{id}/events"), &[], "").await;
     assert_eq!(status, 200, "{body}");

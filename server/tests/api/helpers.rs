@@ -168,6 +168,26 @@ impl TestApp {
         .await
     }
 
+    /// Waits (up to 30 s) until run `id` has status `status`.
+    pub async fn wait_status(&self, id: &str, status: &str) {
+        wait_for(Duration::from_secs(30), || async {
+            let (_, run) = self.get(&format!("/api/runs/{id}")).await;
+            (run["status"] == status).then_some(())
+        })
+        .await;
+    }
+
+    /// `POST /api/runs/{id}/cancel` with the owner token.
+    pub async fn cancel(&self, id: &str, owner: &str) -> (StatusCode, Value) {
+        self.json(
+            Method::POST,
+            &format!("/api/runs/{id}/cancel"),
+            &[("authorization", &format!("Bearer {owner}"))],
+            None,
+        )
+        .await
+    }
+
     /// Serves the app on a real socket (127.0.0.1, a free port).
     pub async fn serve(&self) -> SocketAddr {
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0")

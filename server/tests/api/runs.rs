@@ -211,11 +211,7 @@ async fn a_running_run_can_be_deleted() {
     let (id, token) = app
         .create_run(&wide_model(40), &json!({"iterations": 10_000_000}))
         .await;
-    wait_for(std::time::Duration::from_secs(30), || async {
-        let (_, run) = app.get(&format!("/api/runs/{id}")).await;
-        (run["status"] == "running").then_some(())
-    })
-    .await;
+    app.wait_status(&id, "running").await;
     let (status, _) = app
         .json(
             Method::DELETE,
@@ -390,11 +386,7 @@ async fn runs_beyond_the_queue_bound_get_429_with_retry_after() {
     let (first, owner) = app
         .create_run(&slow, &json!({"iterations": slow_iterations()}))
         .await;
-    wait_for(std::time::Duration::from_secs(30), || async {
-        let (_, run) = app.get(&format!("/api/runs/{first}")).await;
-        (run["status"] == "running").then_some(())
-    })
-    .await;
+    app.wait_status(&first, "running").await;
     let (second, _) = app.create_run(&slow, &json!({"iterations": 4096})).await;
     let body = json!({"model": slow, "settings": {"iterations": 4096}});
     let (status, headers, bytes) = app
@@ -475,11 +467,7 @@ async fn the_queue_bound_holds_under_parallel_posts() {
     let (first, owner) = app
         .create_run(&slow, &json!({"iterations": slow_iterations()}))
         .await;
-    wait_for(std::time::Duration::from_secs(30), || async {
-        let (_, run) = app.get(&format!("/api/runs/{first}")).await;
-        (run["status"] == "running").then_some(())
-    })
-    .await;
+    app.wait_status(&first, "running").await;
     let body = json!({"model": model(STARTUP), "settings": {"iterations": 4096}});
     let posts: Vec<_> = (0..64)
         .map(|_| {
@@ -511,13 +499,7 @@ async fn the_queue_bound_holds_under_parallel_posts() {
         .await
         .unwrap();
     assert_eq!(queued, 10);
-    app.json(
-        Method::POST,
-        &format!("/api/runs/{first}/cancel"),
-        &[("authorization", &format!("Bearer {owner}"))],
-        None,
-    )
-    .await;
+    app.cancel(&first, &owner).await;
 }
 
 /// One client may not fill the queue for everyone: past `MAX_RUNS_PER_CLIENT` runs queued or
@@ -578,13 +560,7 @@ async fn runs_beyond_the_client_quota_get_429() {
         .await;
     assert_eq!(status, StatusCode::ACCEPTED);
     for (id, owner) in owners {
-        app.json(
-            Method::POST,
-            &format!("/api/runs/{id}/cancel"),
-            &[("authorization", &format!("Bearer {owner}"))],
-            None,
-        )
-        .await;
+        app.cancel(&id, &owner).await;
     }
 }
 
@@ -628,11 +604,7 @@ async fn a_run_whose_chunks_all_finished_during_a_shutdown_is_recorded() {
     let slow = json!({"name": "slow", "nodes": [
         {"id": "x", "expr": "truncate(binomial(1e9, 0.5), 0, 10)", "output": true}]});
     let (id, _) = app.create_run(&slow, &json!({"iterations": 4096})).await;
-    wait_for(std::time::Duration::from_secs(30), || async {
-        let (_, run) = app.get(&format!("/api/runs/{id}")).await;
-        (run["status"] == "running").then_some(())
-    })
-    .await;
+    app.wait_status(&id, "running").await;
     app.state.begin_shutdown();
     let executor = app.state.executor.clone();
     let joined =
