@@ -168,6 +168,14 @@ impl TestApp {
         .await
     }
 
+    /// How many runs the database holds.
+    pub async fn stored_runs(&self) -> i64 {
+        sqlx::query_scalar("select count(*) from runs")
+            .fetch_one(&self.state.pool)
+            .await
+            .expect("count runs")
+    }
+
     /// Waits (up to 30 s) until run `id` has status `status`.
     pub async fn wait_status(&self, id: &str, status: &str) {
         wait_for(Duration::from_secs(30), || async {

@@ -139,10 +139,7 @@ async fn an_invalid_model_is_422_with_every_diagnostic() {
             .any(|d| d["kind"] == "unclosed_paren" || d["kind"] == "unexpected_token")
     );
     // Nothing was stored.
-    let runs: i64 = sqlx::query_scalar("select count(*) from runs")
-        .fetch_one(&app.state.pool)
-        .await
-        .unwrap();
+    let runs = app.stored_runs().await;
     assert_eq!(runs, 0);
 }
 
@@ -427,10 +424,7 @@ async fn a_huge_model_is_refused_naming_the_limit_while_health_answers() {
         );
         eprintln!("{path} ({count} nodes): {took:?}, slowest /health {slowest:?}");
     }
-    let runs: i64 = sqlx::query_scalar("select count(*) from runs")
-        .fetch_one(&app.state.pool)
-        .await
-        .unwrap();
+    let runs = app.stored_runs().await;
     assert_eq!(runs, 0);
 }
 
@@ -457,10 +451,7 @@ async fn a_nul_character_in_a_text_is_422_naming_the_field() {
         );
         assert_eq!(body["error"]["details"]["field"], field);
     }
-    let runs: i64 = sqlx::query_scalar("select count(*) from runs")
-        .fetch_one(&app.state.pool)
-        .await
-        .unwrap();
+    let runs = app.stored_runs().await;
     assert_eq!(runs, 0);
 }
 
@@ -504,10 +495,7 @@ async fn only_json_and_only_from_friends() {
             "not from `https://evil.example`",
         );
     }
-    let stored: i64 = sqlx::query_scalar("select count(*) from runs")
-        .fetch_one(&app.state.pool)
-        .await
-        .unwrap();
+    let stored = app.stored_runs().await;
     assert_eq!(stored, 0, "nothing was stored");
     // The server's own pages, a friend's, and clients that send no Origin are served.
     for origin in [

@@ -400,10 +400,7 @@ async fn runs_beyond_the_queue_bound_get_429_with_retry_after() {
     assert_eq!(status, StatusCode::TOO_MANY_REQUESTS);
     assert_eq!(headers["retry-after"], "10");
     assert_error(&parse(&bytes), "too_many_runs", "MAX_QUEUED_RUNS");
-    let stored: i64 = sqlx::query_scalar("select count(*) from runs")
-        .fetch_one(&app.state.pool)
-        .await
-        .unwrap();
+    let stored = app.stored_runs().await;
     assert_eq!(stored, 2, "the refused run left nothing behind");
 
     let (status, _) = app
@@ -546,10 +543,7 @@ async fn runs_beyond_the_client_quota_get_429() {
         "too_many_client_runs",
         "this client already has 2 runs queued or running (MAX_RUNS_PER_CLIENT)",
     );
-    let stored: i64 = sqlx::query_scalar("select count(*) from runs")
-        .fetch_one(&app.state.pool)
-        .await
-        .unwrap();
+    let stored = app.stored_runs().await;
     assert_eq!(stored, 2);
     // Another client (here, one without an address) is not held back.
     let (status, _) = app

@@ -56,6 +56,24 @@ fn x_axis(lo: f64, hi: f64) -> impl IntoView {
         .collect_view()
 }
 
+/// Horizontal grid lines at `values`, placed by `y` and labelled by `label`, on the left.
+fn y_grid(
+    values: impl IntoIterator<Item = f64>,
+    y: impl Fn(f64) -> f64,
+    label: impl Fn(f64) -> String,
+) -> impl IntoView {
+    values
+        .into_iter()
+        .map(|v| {
+            let at = y(v);
+            view! {
+                <line class="grid" x1=PAD_L x2=W - PAD_R y1=at y2=at></line>
+                <text class="tick-label" x=PAD_L - 6.0 y=at + 4.0 text-anchor="end">{label(v)}</text>
+            }
+        })
+        .collect_view()
+}
+
 /// Histogram of an output with p5, p50 and p95 marked.
 #[component]
 pub fn Histogram(stats: OutputStats, #[prop(into)] title: String) -> impl IntoView {
@@ -68,16 +86,11 @@ pub fn Histogram(stats: OutputStats, #[prop(into)] title: String) -> impl IntoVi
     // The y axis reads as the share of all iterations in a bin, so charts of runs of
     // different lengths compare.
     let total = h.total().max(1) as f64;
-    let y_axis = ticks(0.0, max / total, 4)
-        .into_iter()
-        .map(|share| {
-            let y = scale(share * total, 0.0, max, H - PAD_B, PAD_T);
-            view! {
-                <line class="grid" x1=PAD_L x2=W - PAD_R y1=y y2=y></line>
-                <text class="tick-label" x=PAD_L - 6.0 y=y + 4.0 text-anchor="end">{format::percent(share)}</text>
-            }
-        })
-        .collect_view();
+    let y_axis = y_grid(
+        ticks(0.0, max / total, 4),
+        move |share| scale(share * total, 0.0, max, H - PAD_B, PAD_T),
+        format::percent,
+    );
     let bars = h
         .counts
         .iter()
@@ -131,16 +144,7 @@ pub fn Histogram(stats: OutputStats, #[prop(into)] title: String) -> impl IntoVi
 pub fn YesNo(probability: Probability, #[prop(into)] title: String) -> impl IntoView {
     let p = probability;
     let y_of = |share: f64| scale(share, 0.0, 1.0, H - PAD_B, PAD_T);
-    let grid = [0.0, 0.25, 0.5, 0.75, 1.0]
-        .into_iter()
-        .map(|q| {
-            let y = y_of(q);
-            view! {
-                <line class="grid" x1=PAD_L x2=W - PAD_R y1=y y2=y></line>
-                <text class="tick-label" x=PAD_L - 6.0 y=y + 4.0 text-anchor="end">{format::percent(q)}</text>
-            }
-        })
-        .collect_view();
+    let grid = y_grid([0.0, 0.25, 0.5, 0.75, 1.0], y_of, format::percent);
     let width = (W - PAD_L - PAD_R) / 4.0;
     let bars = [("no", 1.0 - p.p, 0.0), ("yes", p.p, 2.0)]
         .into_iter()
@@ -187,16 +191,11 @@ pub fn Cumulative(stats: OutputStats, #[prop(into)] title: String) -> impl IntoV
             format!("{x:.1},{y:.1}")
         })
         .collect();
-    let grid = [0.0, 0.25, 0.5, 0.75, 1.0]
-        .into_iter()
-        .map(|q| {
-            let y = scale(q, 0.0, 1.0, H - PAD_B, PAD_T);
-            view! {
-                <line class="grid" x1=PAD_L x2=W - PAD_R y1=y y2=y></line>
-                <text class="tick-label" x=PAD_L - 6.0 y=y + 4.0 text-anchor="end">{format::percent(q)}</text>
-            }
-        })
-        .collect_view();
+    let grid = y_grid(
+        [0.0, 0.25, 0.5, 0.75, 1.0],
+        |q| scale(q, 0.0, 1.0, H - PAD_B, PAD_T),
+        format::percent,
+    );
     view! {
         <figure class="chart">
             <svg viewBox=format!("0 0 {W} {H}") role="img" aria-label=title.clone()>
@@ -321,16 +320,7 @@ pub fn Convergence(
         .iter()
         .map(|(x, m, _)| format!("{:.1},{:.1}", sx(*x), sy(*m)))
         .collect();
-    let yticks = ticks(lo, hi, 4)
-        .into_iter()
-        .map(|t| {
-            let y = sy(t);
-            view! {
-                <line class="grid" x1=PAD_L x2=W - PAD_R y1=y y2=y></line>
-                <text class="tick-label" x=PAD_L - 6.0 y=y + 4.0 text-anchor="end">{format::number(t)}</text>
-            }
-        })
-        .collect_view();
+    let yticks = y_grid(ticks(lo, hi, 4), sy, format::number);
     view! {
         <figure class="chart">
             <svg viewBox=format!("0 0 {W} {H}") role="img" aria-label=title.clone()>
