@@ -248,6 +248,29 @@ async fn editor_scenario(c: &Client, driver: &ChromeDriver, base: &str) -> Resul
         "3,000,000",
     )
     .await?;
+
+    // Regression: a draw whose parameter came out invalid was NaN with only a generic note.
+    // The results say which statistics leave out iterations, and the node says why.
+    let invalid = "normal(revenue - costs, churn - 0.05)";
+    retype(c, &formula, invalid).await?;
+    set_iterations(c, "20,000").await?;
+    select(c, ".run-panel select.placement", "browser").await?;
+    click(c, &wait_find(c, "button.run").await?).await?;
+    wait_text(c, "section.results .results-head p", "20,000 iterations").await?;
+    wait_text(c, "section.results .warnings .lost", "`profit` covers").await?;
+    wait_text(
+        c,
+        &format!("li[data-node='{NODE}'] .node-warning"),
+        "had invalid parameters in",
+    )
+    .await?;
+    wait_text(
+        c,
+        &format!("li[data-node='{NODE}'] .node-warning"),
+        "`sd` must be at least 0",
+    )
+    .await?;
+    screenshot(c, "invalid-parameters").await?;
     Ok(())
 }
 
