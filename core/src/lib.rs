@@ -33,6 +33,7 @@ pub mod check;
 pub mod compile;
 pub mod convergence;
 pub mod correlate;
+pub mod cost;
 pub mod diag;
 pub mod dist;
 pub mod eval;

@@ -40,6 +40,9 @@ pub struct Config {
     /// The default keeps room below the process's file-descriptor limit for the database
     /// pool, files and `/health`.
     pub max_connections: usize,
+    /// `MAX_RUN_MEMORY`: the most memory one run may need, by the engine's estimate
+    /// (`core::cost::memory`); a run estimated above it is refused with `422`.
+    pub max_run_memory: u64,
     /// `HEADER_READ_TIMEOUT` (ms): a connection that has not sent a whole request head within
     /// this, whether it just opened or is idle between requests, is closed.
     pub header_read_timeout: Duration,
@@ -173,6 +176,13 @@ impl Config {
                 1_000_000,
             )?,
             header_read_timeout: vars.millis("HEADER_READ_TIMEOUT", 10_000)?,
+            max_run_memory: match vars.get("MAX_RUN_MEMORY")? {
+                None => 1 << 30,
+                Some(text) => parse_size(&text).map_err(|message| ConfigError {
+                    variable: "MAX_RUN_MEMORY",
+                    message,
+                })? as u64,
+            },
             sample_rows: vars.number(
                 "SAMPLE_ROWS",
                 10_000,

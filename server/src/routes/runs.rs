@@ -11,7 +11,7 @@ use axum::routing::{get, post};
 use scenarioforge_core::diag::Diagnostic;
 use scenarioforge_core::model::thousands;
 use scenarioforge_core::run::ENGINE;
-use scenarioforge_core::{Checked, ModelSpec, Rejected, RunSettings, Settings, check};
+use scenarioforge_core::{Checked, ModelSpec, Rejected, RunSettings, Settings, check, cost};
 use serde::{Deserialize, Serialize};
 use serde_json::value::RawValue;
 use serde_json::{Value, json};
@@ -55,7 +55,10 @@ impl RunRequest {
     /// async runtime ([`AppState::blocking`]).
     pub fn validate(self, config: &Config) -> Result<ValidRun, ApiError> {
         match check(&self.model, &self.settings, config.max_iterations) {
-            Ok(Checked { mut settings, .. }) => {
+            Ok(Checked {
+                model,
+                mut settings,
+            }) => {
                 // SAMPLE_ROWS is the most rows stored per run; a run's sample_size may lower it.
                 let effective = self.model.settings.overridden_by(&self.settings);
                 settings.sample_size = effective
@@ -64,6 +67,20 @@ impl RunRequest {
                         usize::try_from(s).unwrap_or(usize::MAX)
                     })
                     .min(config.sample_rows);
+                let threads = std::thread::available_parallelism().map_or(1, |n| n.get());
+                let estimate = cost::memory(&model, &settings, threads);
+                if estimate.total() > config.max_run_memory {
+                    return Err(ApiError::InvalidSettings {
+                        message: format!(
+                            "the run would need about {} of memory ({} for its sample of {} nodes and draws), above the limit of {} (MAX_RUN_MEMORY)",
+                            approx_bytes(estimate.total()),
+                            approx_bytes(estimate.sample),
+                            model.sample_slots().len(),
+                            approx_bytes(config.max_run_memory)
+                        ),
+                        diagnostics: Vec::new(),
+                    });
+                }
                 Ok(ValidRun {
                     spec: self.model,
                     settings,
@@ -76,6 +93,17 @@ impl RunRequest {
                 diagnostics,
             )),
         }
+    }
+}
+
+/// `3221225472` as `3.0 GiB`, `1048576` as `1.0 MiB`.
+fn approx_bytes(n: u64) -> String {
+    const MIB: f64 = (1 << 20) as f64;
+    let mib = n as f64 / MIB;
+    if mib >= 1024.0 {
+        format!("{:.1} GiB", mib / 1024.0)
+    } else {
+        format!("{mib:.1} MiB")
     }
 }
 

@@ -1,0 +1,60 @@
+//! What a run will cost before it starts: an upper bound on the memory it holds, from the
+//! compiled model and the settings alone, so that a caller can refuse or queue a run that
+//! does not fit (the server's `MAX_RUN_MEMORY`).
+
+use crate::compile::Model;
+use crate::eval::CHUNK_SIZE;
+use crate::model::RunSettings;
+use crate::run::SENSITIVITY_ROWS;
+use crate::stats::bins::FINE_BINS;
+use crate::stats::sketch::MAX_BUCKETS;
+
+/// The parts of a run's memory, in bytes.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct MemoryEstimate {
+    /// The iteration sample: its rows of every node and inline draw, with their hashes.
+    pub sample: u64,
+    /// Each engine thread's chunk of columns.
+    pub columns: u64,
+    /// Sketches, fine bins and threshold counts: per output, per thread and merged.
+    pub statistics: u64,
+    /// The ranks and columns the drivers are measured on.
+    pub sensitivity: u64,
+}
+
+impl MemoryEstimate {
+    pub fn total(&self) -> u64 {
+        self.sample + self.columns + self.statistics + self.sensitivity
+    }
+}
+
+/// An upper bound on the memory a run of `model` with `settings` on `threads` engine threads
+/// holds at its peak, whatever its iteration count beyond the sample.
+pub fn memory(model: &Model, settings: &RunSettings, threads: usize) -> MemoryEstimate {
+    let f64s = |n: u64| n.saturating_mul(8);
+    let threads = threads.max(1) as u64;
+    let width = model.sample_slots().len() as u64;
+    let rows = (settings.sample_size.max(SENSITIVITY_ROWS) as u64).min(settings.iterations);
+    // A row's values, its (hash, iteration, slot) in the heap, and a candidate copy.
+    let sample = rows.saturating_mul(f64s(width) + 24).saturating_mul(2);
+    let columns = f64s(model.program.slots as u64)
+        .saturating_mul(CHUNK_SIZE as u64)
+        .saturating_mul(threads);
+    let outputs = model.outputs.len() as u64;
+    // A sketch holds a bucket per 0.78% of its values' range of magnitudes: 2,048 buckets
+    // for sixteen binades, far more than a typical output needs (a sketch can reach
+    // 2 · MAX_BUCKETS counts only for values spanning nineteen decades).
+    let sketch = f64s(MAX_BUCKETS as u64 / 4);
+    let per_output = sketch + f64s(FINE_BINS as u64 + 2) + 1024;
+    let statistics = outputs
+        .saturating_mul(per_output)
+        .saturating_mul(threads + 2);
+    let ranked = model.sources.len() as u64 + outputs;
+    let sensitivity = ranked.saturating_mul(SENSITIVITY_ROWS as u64 * 16);
+    MemoryEstimate {
+        sample,
+        columns,
+        statistics,
+        sensitivity,
+    }
+}
