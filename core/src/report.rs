@@ -40,6 +40,7 @@ pub(crate) fn finish(
         let sketch = &acc.sketches[o];
         let count = moments.count();
         let stats = (count > 0).then(|| {
+            let (sem, sem_method) = merge.sem(o);
             let bins = &acc.bins[o];
             let q = |p: f64| bins.quantile(sketch, p).unwrap_or(f64::NAN);
             // A yes/no output's histogram is its two bars, no and yes.
@@ -51,8 +52,8 @@ pub(crate) fn finish(
             OutputStats {
                 mean: moments.mean(),
                 std: moments.std(),
-                sem: merge.sem(o).0,
-                sem_method: merge.sem(o).1,
+                sem,
+                sem_method,
                 min: moments.min(),
                 max: moments.max(),
                 skewness: moments.skewness(),

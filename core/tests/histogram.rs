@@ -7,25 +7,29 @@
 #![allow(clippy::unwrap_used)] // Tests fail loudly by design.
 
 use scenarioforge_core::stats::Histogram;
+use scenarioforge_core::summary::OutputSummary;
 use scenarioforge_core::{ModelSpec, RunSettings, Settings, compile, run};
 use statrs::distribution::{ContinuousCDF, LogNormal, Normal, Uniform};
 
 const ITERATIONS: u64 = 1_000_000;
 
-fn histogram_of(expr: &str, threads: usize) -> (Histogram, u64) {
+/// The summary of one node `x = expr` at `ITERATIONS` iterations.
+fn output_of(expr: &str, seed: u64, threads: usize) -> OutputSummary {
     let json = format!(r#"{{"name": "h", "nodes": [{{"id": "x", "expr": "{expr}"}}]}}"#);
-    let spec = ModelSpec::from_json(&json).unwrap();
-    let model = compile(&spec).unwrap();
+    let model = compile(&ModelSpec::from_json(&json).unwrap()).unwrap();
     let settings = Settings {
         iterations: Some(ITERATIONS),
-        seed: Some(42),
+        seed: Some(seed),
         ..Settings::default()
     };
     let settings = RunSettings::validate(&settings, u64::MAX).unwrap();
     let summary = run(&model, &settings, threads, &scenarioforge_core::Unobserved).summary;
-    let (_, out) = &summary.outputs.0[0];
-    let stats = out.stats.clone().unwrap();
-    (stats.histogram, out.count)
+    summary.outputs.0[0].1.clone()
+}
+
+fn histogram_of(expr: &str, threads: usize) -> (Histogram, u64) {
+    let out = output_of(expr, 42, threads);
+    (out.stats.unwrap().histogram, out.count)
 }
 
 /// Every bin expected to hold at least 10,000 values is within 5% of that (sampling noise is
@@ -110,16 +114,7 @@ fn the_same_counts_for_any_thread_count() {
 /// for `normal(1e6, 1)` the sketch alone would answer one bucket's value for p1 to p99.
 #[test]
 fn percentiles_of_a_narrow_spread() {
-    let json = r#"{"name": "p", "nodes": [{"id": "x", "expr": "normal(1e6, 1)"}]}"#;
-    let model = compile(&ModelSpec::from_json(json).unwrap()).unwrap();
-    let settings = Settings {
-        iterations: Some(ITERATIONS),
-        seed: Some(7),
-        ..Settings::default()
-    };
-    let settings = RunSettings::validate(&settings, u64::MAX).unwrap();
-    let summary = run(&model, &settings, 2, &scenarioforge_core::Unobserved).summary;
-    let p = summary.outputs.0[0].1.stats.clone().unwrap().percentiles;
+    let p = output_of("normal(1e6, 1)", 7, 2).stats.unwrap().percentiles;
     let d = Normal::new(1e6, 1.0).unwrap();
     for (q, got) in [
         (0.01, p.p1),
