@@ -47,6 +47,7 @@ fn chunk(c: &mut Criterion) {
                         42,
                         black_box(k),
                         Sampling::Random,
+                        &|| false,
                     );
                 });
             });

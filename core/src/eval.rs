@@ -441,6 +441,10 @@ fn arg<'a>(cols: &'a [Vec<f64>], op: Operand, n: usize) -> Arg<'a> {
 
 impl Program {
     /// Evaluates the first `n` iterations of chunk `chunk` of a run seeded with `seed`.
+    /// `stop` is asked before each instruction and the correlation, and every [`STOP_ROWS`]
+    /// values of a draw whose values are computed one at a time (a quantile can cost 100 µs);
+    /// when it says yes, the chunk is abandoned part-way and `false` returned: the columns
+    /// then hold nothing usable.
     pub fn run_chunk(
         &self,
         cols: &mut Columns,
@@ -448,20 +452,27 @@ impl Program {
         seed: u64,
         chunk: u64,
         sampling: Sampling,
-    ) {
+        stop: &dyn Fn() -> bool,
+    ) -> bool {
         cols.invalid.clear();
         let (correlated, rest) = self.instrs.split_at(self.first);
         for (k, part) in [correlated, rest].into_iter().enumerate() {
             if k == 1
                 && let Some(c) = &self.correlation
             {
+                if stop() {
+                    return false;
+                }
                 c.apply(&mut cols.cols, n, seed, chunk);
             }
             for instr in part {
+                if stop() {
+                    return false;
+                }
                 // The output column is taken out while the instruction reads the others;
                 // the compiler never makes an instruction read its own output.
                 let mut out = std::mem::take(&mut cols.cols[instr.out]);
-                cols.may_be_non_finite[instr.out] = exec(
+                let done = exec(
                     &instr.op,
                     &cols.cols,
                     &mut out[..n],
@@ -471,10 +482,16 @@ impl Program {
                         sampling,
                     },
                     &mut cols.invalid,
+                    stop,
                 );
                 cols.cols[instr.out] = out;
+                let Some(may_be_non_finite) = done else {
+                    return false;
+                };
+                cols.may_be_non_finite[instr.out] = may_be_non_finite;
             }
         }
+        true
     }
 
     /// Imposes `c` on its nodes' draws: their instructions (each node's only one, a draw
@@ -512,8 +529,11 @@ fn stratified(rng: &mut Stream, out: &mut [f64]) {
     }
 }
 
+/// Rows of a draw computed between two questions to [`Program::run_chunk`]'s `stop`.
+pub const STOP_ROWS: usize = 256;
+
 /// Runs `op` into `out`; returns whether `out` may hold a NaN or an infinity (false only when
-/// the operation saw that it does not).
+/// the operation saw that it does not), or `None` when `stop` stopped it part-way.
 fn exec(
     op: &Op,
     cols: &[Vec<f64>],
@@ -524,11 +544,12 @@ fn exec(
         sampling,
     }: Place,
     invalid: &mut Vec<InvalidDraws>,
-) -> bool {
+    stop: &dyn Fn() -> bool,
+) -> Option<bool> {
     let n = out.len();
     match op {
-        Op::Unary(f, a) => return unary(*f, &cols[*a][..n], out),
-        Op::Binary(f, a, b) => return binary(*f, arg(cols, *a, n), arg(cols, *b, n), out),
+        Op::Unary(f, a) => return Some(unary(*f, &cols[*a][..n], out)),
+        Op::Binary(f, a, b) => return Some(binary(*f, arg(cols, *a, n), arg(cols, *b, n), out)),
         Op::Fill(v) => out.fill(*v),
         Op::Copy(a) => out.copy_from_slice(&cols[*a][..n]),
         Op::If(c, a, b) => {
@@ -556,7 +577,16 @@ fn exec(
                 stratified(&mut rng, out);
             }
             match draw {
-                Draw::Fixed(fixed) if latin => fixed.dist().quantile_each(out),
+                // Each quantile depends on its probability alone, so the column can be
+                // done a part at a time.
+                Draw::Fixed(fixed) if latin => {
+                    for part in out.chunks_mut(STOP_ROWS) {
+                        if stop() {
+                            return None;
+                        }
+                        fixed.dist().quantile_each(part);
+                    }
+                }
                 Draw::Fixed(fixed) => fixed.fill(&mut rng, out, chunk),
                 Draw::Varying {
                     family,
@@ -567,6 +597,9 @@ fn exec(
                     let mut p = vec![0.0; params.len()];
                     let mut refused: Option<InvalidDraws> = None;
                     for (i, o) in out.iter_mut().enumerate() {
+                        if i % STOP_ROWS == 0 && stop() {
+                            return None;
+                        }
                         for (slot, a) in p.iter_mut().zip(&params) {
                             *slot = a.at(i);
                         }
@@ -594,7 +627,7 @@ fn exec(
             }
         }
     }
-    true
+    Some(true)
 }
 
 /// Where in a run an instruction executes.

@@ -1,6 +1,7 @@
 //! Running a compiled model: chunks spread over threads, statistics streamed and merged in
 //! chunk order, so the summary is the same bits for any thread count and on any target.
 
+use std::cell::Cell;
 use std::collections::BTreeMap;
 use std::sync::Mutex;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
@@ -131,13 +132,16 @@ pub fn run(
                 .collect()
         })
     };
-    let merge = shared.merge.into_inner().unwrap_or_else(|e| e.into_inner());
+    let mut merge = shared.merge.into_inner().unwrap_or_else(|e| e.into_inner());
     // A stop asked for while the last chunks were being finished stopped nothing.
     let stopped = if merge.next < n_chunks {
         *shared.stopped.lock().unwrap_or_else(|e| e.into_inner())
     } else {
         None
     };
+    if merge.settle() {
+        observer.progress(&merge.progress(model, settings.iterations));
+    }
     let sample = shared
         .sample
         .into_inner()
@@ -186,9 +190,13 @@ impl Stepper {
             let chunk = self.next_chunk;
             self.next_chunk += 1;
             let threshold = prefilter.min(self.merge.sample_threshold(&self.sample));
-            let (n, moments) = self
-                .worker
-                .chunk(&self.model, &self.settings, chunk, threshold);
+            // The caller stops a stepped run between slices, never inside a chunk.
+            let Some((n, moments)) =
+                self.worker
+                    .chunk(&self.model, &self.settings, chunk, threshold, &|| false)
+            else {
+                break;
+            };
             let ordered = self.worker.ordered_part(&self.model, &self.settings);
             if ordered.is_none() {
                 self.worker.offer_candidates(&mut self.sample);
@@ -404,35 +412,52 @@ impl Merge {
         self.pending.insert(chunk, out);
         let mut advanced = false;
         while let Some(out) = self.pending.remove(&self.next) {
-            for (total, part) in self.moments.iter_mut().zip(&out.moments) {
-                total.merge(part);
-            }
-            if let Some(chunk_means) = &mut self.chunk_means {
-                for (means, part) in chunk_means.iter_mut().zip(&out.moments) {
-                    if part.count() == CHUNK_SIZE as u64 {
-                        means.merge(&Moments::from_slice(&[part.mean()]));
-                    }
-                }
-            }
-            self.done += out.n;
+            self.absorb(out);
             self.next += 1;
             advanced = true;
-            if let (Some(target), Some(ordered)) = (&mut self.target, out.ordered) {
-                target.acc.merge(&ordered.acc);
-                let width = ordered.rows.len() / ordered.candidates.len().max(1);
-                for (k, &(hash, iteration)) in ordered.candidates.iter().enumerate() {
-                    target
-                        .sample
-                        .offer(hash, iteration, &ordered.rows[k * width..(k + 1) * width]);
-                }
-                if self.precision_met() {
-                    self.converged = true;
-                    self.pending.clear();
-                    break;
-                }
+            if self.target.is_some() && self.precision_met() {
+                self.converged = true;
+                self.pending.clear();
+                break;
             }
         }
         advanced
+    }
+
+    /// At the end of a stopped run, merges the chunks that completed after one that was
+    /// abandoned part-way, in chunk order: the run's statistics then cover exactly the
+    /// chunks completed, like its order-free accumulators and its sample. True when there
+    /// were any.
+    fn settle(&mut self) -> bool {
+        let pending = std::mem::take(&mut self.pending);
+        let any = !pending.is_empty();
+        for out in pending.into_values() {
+            self.absorb(out);
+        }
+        any
+    }
+
+    fn absorb(&mut self, out: ChunkOut) {
+        for (total, part) in self.moments.iter_mut().zip(&out.moments) {
+            total.merge(part);
+        }
+        if let Some(chunk_means) = &mut self.chunk_means {
+            for (means, part) in chunk_means.iter_mut().zip(&out.moments) {
+                if part.count() == CHUNK_SIZE as u64 {
+                    means.merge(&Moments::from_slice(&[part.mean()]));
+                }
+            }
+        }
+        self.done += out.n;
+        if let (Some(target), Some(ordered)) = (&mut self.target, out.ordered) {
+            target.acc.merge(&ordered.acc);
+            let width = ordered.rows.len() / ordered.candidates.len().max(1);
+            for (k, &(hash, iteration)) in ordered.candidates.iter().enumerate() {
+                target
+                    .sample
+                    .offer(hash, iteration, &ordered.rows[k * width..(k + 1) * width]);
+            }
+        }
     }
 
     /// Whether every chosen output's mean is known as precisely as the target asks.
@@ -597,21 +622,26 @@ impl Worker {
 
     /// Evaluates chunk `chunk`, accumulates what merges in any order, keeps the rows whose
     /// hash is below `sample_threshold` as candidates, and returns the chunk's size and the
-    /// moments of each output (to be merged in chunk order).
+    /// moments of each output (to be merged in chunk order). `None` when `stop` abandoned
+    /// the chunk part-way: then nothing of it was accumulated.
     fn chunk(
         &mut self,
         model: &Model,
         settings: &RunSettings,
         chunk: u64,
         sample_threshold: u64,
-    ) -> (u64, Vec<Moments>) {
+        stop: &dyn Fn() -> bool,
+    ) -> Option<(u64, Vec<Moments>)> {
         let seed = settings.seed;
         let start = chunk * CHUNK_SIZE as u64;
         let n = (settings.iterations - start).min(CHUNK_SIZE as u64) as usize;
         let cols = &mut self.cols;
-        model
+        if !model
             .program
-            .run_chunk(cols, n, seed, chunk, settings.sampling);
+            .run_chunk(cols, n, seed, chunk, settings.sampling, stop)
+        {
+            return None;
+        }
         for refused in cols.invalid() {
             let first = start + refused.first_row as u64;
             let entry = &mut self.acc.invalid[refused.draw];
@@ -673,7 +703,7 @@ impl Worker {
                     .extend(self.row_slots.iter().map(|&slot| cols.col(slot)[i]));
             }
         }
-        (n as u64, moments)
+        Some((n as u64, moments))
     }
 
     /// Under a precision target, what the last chunk added to the worker's accumulator and
@@ -702,7 +732,7 @@ impl Worker {
 
 impl Shared<'_> {
     /// One worker: takes chunks in increasing order until none are left or the run stops.
-    /// Every chunk taken is finished, so the chunks done are always a prefix `0..k`.
+    /// A stop can abandon a chunk part-way (see [`Merge::settle`]).
     fn work(&self, mut worker: Worker) -> Accumulator {
         while self.step(&mut worker) {}
         worker.acc
@@ -735,8 +765,22 @@ impl Shared<'_> {
         }
         let threshold = self.sample_threshold.load(Ordering::Relaxed);
         let turn = ChunkTurn::take(self.observer);
-        let (n, moments) = worker.chunk(self.model, self.settings, chunk, threshold);
+        let asked = Cell::new(None);
+        let stop = || {
+            asked.set(self.observer.should_stop());
+            asked.get().is_some()
+        };
+        let done = worker.chunk(self.model, self.settings, chunk, threshold, &stop);
         drop(turn);
+        let Some((n, moments)) = done else {
+            // Abandoned part-way: the chunks done are those completed, not a prefix, and
+            // `Merge::settle` merges the ones past the gap when the run ends.
+            self.stopped
+                .lock()
+                .unwrap_or_else(|e| e.into_inner())
+                .get_or_insert(asked.get().unwrap_or(Stop::Cancelled));
+            return false;
+        };
         let ordered = worker.ordered_part(self.model, self.settings);
         if ordered.is_none() && !worker.candidates.is_empty() {
             let mut sample = self.sample.lock().unwrap_or_else(|e| e.into_inner());

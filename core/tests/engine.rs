@@ -127,8 +127,9 @@ fn progress_arrives_in_order_and_ends_with_the_summary_mean() {
 #[test]
 fn cancelling_keeps_the_statistics_of_whole_chunks() {
     let (m, _) = model(r#"{"nodes": [{"id": "x", "expr": "uniform(0, 1)"}]}"#);
+    // Two questions a chunk: before it, and before its one instruction.
     let recorder = Recorder {
-        stop_after: Some(5),
+        stop_after: Some(10),
         ..Recorder::default()
     };
     let out = run_with(&m, 10_000_000, 100, 1, &recorder);
@@ -141,11 +142,61 @@ fn cancelling_keeps_the_statistics_of_whole_chunks() {
     // Cancelled after the same number of chunks, the partial summary is the same whatever
     // the run's length was meant to be.
     let recorder = Recorder {
-        stop_after: Some(5),
+        stop_after: Some(10),
         ..Recorder::default()
     };
     let other = run_with(&m, 5_000_000, 100, 1, &recorder);
     assert_eq!(out.summary.outputs, other.summary.outputs);
+}
+
+/// Three instructions a chunk (two draws and a sum), so four questions: a stop that comes
+/// between `a` and `b` of chunk 5 abandons that chunk, and the run is the five before it.
+#[test]
+fn a_stop_inside_a_chunk_abandons_that_chunk_alone() {
+    let (m, _) = model(
+        r#"{"nodes": [{"id": "a", "expr": "normal(0, 1)"}, {"id": "b", "expr": "uniform(0, 1)"},
+            {"id": "x", "expr": "a + b", "output": true}]}"#,
+    );
+    let stopped = |after| {
+        let recorder = Recorder {
+            stop_after: Some(after),
+            ..Recorder::default()
+        };
+        run_with(&m, 1_000_000, 100, 1, &recorder)
+    };
+    let (inside, between) = (stopped(22), stopped(20));
+    assert_eq!(inside.summary.status, Status::Cancelled);
+    assert_eq!(inside.summary.iterations, 5 * CHUNK_SIZE as u64);
+    assert_eq!(inside.summary.outputs, between.summary.outputs);
+    assert_eq!(inside.samples, between.samples);
+}
+
+/// On several threads a stop abandons the chunks being computed while later ones may have
+/// completed: every statistic covers the same completed chunks.
+#[test]
+fn a_stopped_run_on_threads_counts_each_completed_chunk_everywhere() {
+    let (m, _) = model(
+        r#"{"nodes": [{"id": "a", "expr": "normal(0, 1)"}, {"id": "b", "expr": "uniform(0, 1)"},
+            {"id": "x", "expr": "a + b", "output": true, "thresholds": [0.5]}]}"#,
+    );
+    for after in [9, 37, 101] {
+        let recorder = Recorder {
+            stop_after: Some(after),
+            ..Recorder::default()
+        };
+        let out = run_with(&m, 10_000_000, 1_000_000, 4, &recorder);
+        let n = out.summary.iterations;
+        assert_eq!(n % CHUNK_SIZE as u64, 0, "stop after {after}: {n}");
+        let x = out.summary.outputs.get("x").unwrap();
+        let stats = x.stats.as_ref().unwrap();
+        assert_eq!(x.count, n);
+        assert_eq!(stats.histogram.total(), n);
+        assert!(out.samples.rows.len() as u64 <= n);
+        // The last progress reported is the summary's.
+        let seen = recorder.seen.lock().unwrap();
+        assert_eq!(seen.last().unwrap().iterations_done, n);
+        assert_eq!(seen.last().unwrap().outputs[0].1, stats.mean);
+    }
 }
 
 /// Asks to stop once every iteration has been reported done: a stop that comes too late to

@@ -1,6 +1,7 @@
 //! The binomial distribution: sequential inversion when the expected count of the rarer
 //! outcome is small, Hörmann's transformed rejection (BTRS) otherwise.
 
+use super::MAX_ATTEMPTS;
 use super::error::{Num, ParamError, finite, probability};
 use super::invert::{Inverse, search, with_complement};
 use super::special::{beta_tails, ln_binomial_pmf, normal_quantile};
@@ -93,7 +94,7 @@ impl Binomial {
 
     /// Walks the CDF of the rarer outcome's count from 0 until it passes a uniform draw.
     fn inversion(&self, rng: &mut Stream, p0: f64, odds: f64) -> f64 {
-        loop {
+        for _ in 0..MAX_ATTEMPTS {
             let mut u = rng.next_f64();
             let mut p = p0;
             let mut k = 0.0;
@@ -108,6 +109,7 @@ impl Binomial {
                 p *= odds * (self.n - k + 1.0) / k;
             }
         }
+        f64::NAN
     }
 }
 
@@ -231,7 +233,7 @@ impl Btrs {
 
     #[inline]
     fn sample(&self, rng: &mut Stream, n: f64) -> f64 {
-        loop {
+        for _ in 0..MAX_ATTEMPTS {
             let u = rng.next_f64() - 0.5;
             let v = rng.next_f64();
             let us = 0.5 - u.abs();
@@ -249,6 +251,7 @@ impl Btrs {
                 return k;
             }
         }
+        f64::NAN
     }
 }
 

@@ -4,7 +4,7 @@
 use super::error::{ParamError, positive};
 use super::invert::{Inverse, LN_MAX, LN_MIN, Point, solve, with_complement};
 use super::special::{IncGamma, normal_quantile};
-use super::ziggurat;
+use super::{MAX_ATTEMPTS, ziggurat};
 use crate::fastmath;
 use crate::rng::Stream;
 
@@ -47,7 +47,7 @@ impl StdGamma {
     #[inline]
     fn core(&self, rng: &mut Stream) -> f64 {
         let zig = ziggurat::tables();
-        loop {
+        for _ in 0..MAX_ATTEMPTS {
             let x = zig.sample(rng);
             let v = 1.0 + self.c * x;
             if v <= 0.0 {
@@ -63,6 +63,7 @@ impl StdGamma {
                 return self.d * v;
             }
         }
+        f64::NAN
     }
 
     #[inline]

@@ -104,43 +104,74 @@ pub(super) trait Inverse {
     fn at(&self, p: f64, q: f64) -> f64;
 }
 
-/// Quantiles of `inv`'s distribution conditioned on [lo, hi], in place: p in [0, 1] maps
-/// to F(lo) + p·(F(hi) - F(lo)), worked in the upper tail (1 - F) once that is past 1/2,
-/// so an interval far out in either tail keeps its precision. With `discrete`, the mass
-/// below lo is that of the whole numbers below it. Values outside [0, 1] give NaN.
-pub(super) fn conditioned(inv: &impl Inverse, lo: f64, hi: f64, discrete: bool, ps: &mut [f64]) {
-    let (below, top) = if discrete {
-        (lo.ceil() - 1.0, hi.floor())
-    } else {
-        (lo, hi)
-    };
-    let (f_lo, s_lo) = inv.cdf(below);
-    let (f_hi, s_hi) = inv.cdf(top);
-    let (lo, hi) = if discrete {
-        (below + 1.0, top)
-    } else {
-        (lo, hi)
-    };
-    for p in ps.iter_mut() {
-        if !(0.0..=1.0).contains(p) {
-            *p = f64::NAN;
-            continue;
+/// A distribution conditioned on [lo, hi], by its CDF's two tails at the ends: a probability
+/// p in [0, 1] maps to F(lo) + p·(F(hi) - F(lo)), worked in the upper tail (1 - F) once that
+/// is past 1/2, so an interval far out in either tail keeps its precision. With `discrete`,
+/// the mass below lo is that of the whole numbers below it.
+#[derive(Clone, Copy, Debug)]
+pub(super) struct Window {
+    lo: f64,
+    hi: f64,
+    f_lo: f64,
+    s_lo: f64,
+    f_hi: f64,
+    s_hi: f64,
+}
+
+impl Window {
+    pub(super) fn new(inv: &impl Inverse, lo: f64, hi: f64, discrete: bool) -> Window {
+        let (below, top) = if discrete {
+            (lo.ceil() - 1.0, hi.floor())
+        } else {
+            (lo, hi)
+        };
+        let (f_lo, s_lo) = inv.cdf(below);
+        let (f_hi, s_hi) = inv.cdf(top);
+        let (lo, hi) = if discrete {
+            (below + 1.0, top)
+        } else {
+            (lo, hi)
+        };
+        Window {
+            lo,
+            hi,
+            f_lo,
+            s_lo,
+            f_hi,
+            s_hi,
         }
-        let f = f_lo + *p * (f_hi - f_lo);
+    }
+
+    /// P(lo <= X <= hi), from the tail in which it is precise.
+    pub(super) fn mass(&self) -> f64 {
+        if self.f_lo <= 0.5 {
+            self.f_hi - self.f_lo
+        } else {
+            self.s_lo - self.s_hi
+        }
+    }
+
+    /// The conditioned quantile at p; NaN for p outside [0, 1].
+    #[inline]
+    pub(super) fn at(&self, inv: &impl Inverse, p: f64) -> f64 {
+        if !(0.0..=1.0).contains(&p) {
+            return f64::NAN;
+        }
+        let f = self.f_lo + p * (self.f_hi - self.f_lo);
         let x = if f <= 0.5 {
             inv.at(f, 1.0 - f)
         } else {
-            let s = s_hi + (1.0 - *p) * (s_lo - s_hi);
+            let s = self.s_hi + (1.0 - p) * (self.s_lo - self.s_hi);
             inv.at(1.0 - s, s)
         };
         // Rounding can step just outside; NaN stays NaN.
-        *p = if x < lo {
-            lo
-        } else if x > hi {
-            hi
+        if x < self.lo {
+            self.lo
+        } else if x > self.hi {
+            self.hi
         } else {
             x
-        };
+        }
     }
 }
 

@@ -1,6 +1,7 @@
 //! The Poisson distribution: sequential inversion for small means, Hörmann's transformed
 //! rejection (PTRS) for large ones.
 
+use super::MAX_ATTEMPTS;
 use super::error::{Num, ParamError, non_negative};
 use super::invert::{Inverse, search, with_complement};
 use super::special::{IncGamma, ln_poisson_pmf, normal_quantile};
@@ -74,31 +75,34 @@ impl Poisson {
                 b,
                 vr,
                 ln_inv_alpha,
-            } => loop {
-                let u = rng.next_f64() - 0.5;
-                let v = rng.next_f64();
-                let us = 0.5 - u.abs();
-                let k = ((2.0 * a / us + b) * u + self.lambda + 0.43).floor();
-                if us >= 0.07 && v <= vr {
-                    return k;
+            } => {
+                for _ in 0..MAX_ATTEMPTS {
+                    let u = rng.next_f64() - 0.5;
+                    let v = rng.next_f64();
+                    let us = 0.5 - u.abs();
+                    let k = ((2.0 * a / us + b) * u + self.lambda + 0.43).floor();
+                    if us >= 0.07 && v <= vr {
+                        return k;
+                    }
+                    if k < 0.0 || (us < 0.013 && v > us) {
+                        continue;
+                    }
+                    // The exact log-probability (not lgamma's cancelling sum) keeps this test
+                    // right for lambda up to 1e15.
+                    if libm::log(v) + ln_inv_alpha - libm::log(a / (us * us) + b)
+                        <= ln_poisson_pmf(k, self.lambda)
+                    {
+                        return k;
+                    }
                 }
-                if k < 0.0 || (us < 0.013 && v > us) {
-                    continue;
-                }
-                // The exact log-probability (not lgamma's cancelling sum) keeps this test
-                // right for lambda up to 1e15.
-                if libm::log(v) + ln_inv_alpha - libm::log(a / (us * us) + b)
-                    <= ln_poisson_pmf(k, self.lambda)
-                {
-                    return k;
-                }
-            },
+                f64::NAN
+            }
         }
     }
 
     /// Walks the CDF from 0 until it passes a uniform draw.
     fn inversion(&self, rng: &mut Stream, p0: f64) -> f64 {
-        loop {
+        for _ in 0..MAX_ATTEMPTS {
             let mut u = rng.next_f64();
             let mut p = p0;
             let mut k = 0.0;
@@ -113,6 +117,7 @@ impl Poisson {
                 p *= self.lambda / k;
             }
         }
+        f64::NAN
     }
 
     /// The quantile function in place; NaN for p outside [0, 1].

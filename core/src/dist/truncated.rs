@@ -1,17 +1,27 @@
 //! Truncation: a distribution conditioned on an interval [lo, hi], by inverting its CDF
-//! where that is known in closed form and by rejection otherwise.
+//! where that is known in closed form, and otherwise by rejection where the interval holds
+//! much of the distribution and by numerical inversion where it holds little: every draw
+//! costs a bounded amount of work, however narrow the interval.
 
+use super::beta::BetaQuantile;
+use super::binomial::BinomialQuantile;
 use super::error::{Num, ParamError};
-use super::invert::{conditioned, with_complement};
+use super::gamma::GammaQuantile;
+use super::invert::{Inverse, Window, with_complement};
+use super::pert::PertQuantile;
+use super::poisson::PoissonQuantile;
 use super::special::{normal_cdf, normal_quantile, normal_sf};
+use super::student_t::StudentTQuantile;
 use super::uniform::Span;
-use super::{Bernoulli, Dist, Triangular, Uniform, Weibull};
+use super::{Bernoulli, Dist, MAX_ATTEMPTS, Triangular, Uniform, Weibull};
 use crate::fastmath;
 use crate::rng::Stream;
 
-/// Rejection gives up after this many draws outside the interval and gives NaN, which the
-/// engine counts and reports as a non-finite value.
-pub const MAX_ATTEMPTS: u32 = 10_000;
+/// A base without a closed-form inverse is drawn by rejection from it when [lo, hi] holds at
+/// least this much of its mass (four tries a draw on average, at most), and by inverting its
+/// CDF numerically when less: rejection from binomial(1e9, 0.5) into [0, 10] would never
+/// succeed.
+const REJECT_FROM_MASS: f64 = 0.25;
 
 /// From this many standard deviations out, a truncated normal is drawn by rejection from
 /// an exponential proposal: the normal tail mass Φ(-z) heads for underflow (it is 5e-198
@@ -46,7 +56,10 @@ enum Method {
         hazard_lo: f64,
         mass: f64,
     },
-    Reject,
+    /// Rejection from the base, the window kept for quantiles (Latin hypercube).
+    Reject(BaseInverse, Window),
+    /// The base's quantile function on the window, for a narrow interval.
+    Invert(BaseInverse, Window),
 }
 
 impl Truncated {
@@ -86,7 +99,8 @@ impl Truncated {
                     dist.at_hazard(e)
                 }
             }
-            Method::Reject => return self.reject(rng),
+            Method::Reject(..) => return self.reject(rng),
+            Method::Invert(inv, window) => return window.at(inv, rng.next_f64()),
         };
         clamp(x, self.lo, self.hi)
     }
@@ -121,16 +135,11 @@ impl Truncated {
                     dist.at_hazard(e)
                 }
             }),
-            Method::Reject => match &self.base {
-                Dist::Pert(d) => conditioned(&d.inverse(), lo, hi, false, ps),
-                Dist::Beta(d) => conditioned(&d.inverse(), lo, hi, false, ps),
-                Dist::Gamma(d) => conditioned(&d.inverse(), lo, hi, false, ps),
-                Dist::StudentT(d) => conditioned(&d.inverse(), lo, hi, false, ps),
-                Dist::Poisson(d) => conditioned(&d.inverse(), lo, hi, true, ps),
-                Dist::Binomial(d) => conditioned(&d.inverse(), lo, hi, true, ps),
-                // `restrict` draws only these by rejection.
-                _ => ps.fill(f64::NAN),
-            },
+            Method::Reject(inv, window) | Method::Invert(inv, window) => {
+                for p in ps.iter_mut() {
+                    *p = window.at(inv, *p);
+                }
+            }
         }
     }
 
@@ -234,11 +243,19 @@ pub(super) fn restrict(
                 mass,
             }
         }
-        Dist::Pert(_) | Dist::Beta(_) | Dist::Gamma(_) | Dist::StudentT(_) if continuous => {
-            Method::Reject
+        Dist::Pert(d) if continuous => by_mass(BaseInverse::Pert(d.inverse()), lo, hi, shown)?,
+        Dist::Beta(d) if continuous => by_mass(BaseInverse::Beta(d.inverse()), lo, hi, shown)?,
+        Dist::Gamma(d) if continuous => by_mass(BaseInverse::Gamma(d.inverse()), lo, hi, shown)?,
+        Dist::StudentT(d) if continuous => {
+            by_mass(BaseInverse::StudentT(d.inverse()), lo, hi, shown)?
         }
         // Some whole number must lie in [lo, hi] (the support bounds n and 0 already).
-        Dist::Poisson(_) | Dist::Binomial(_) if lo.ceil() <= hi => Method::Reject,
+        Dist::Poisson(d) if lo.ceil() <= hi => {
+            by_mass(BaseInverse::Poisson(d.inverse()), lo, hi, shown)?
+        }
+        Dist::Binomial(d) if lo.ceil() <= hi => {
+            by_mass(BaseInverse::Binomial(d.inverse()), lo, hi, shown)?
+        }
         Dist::Bernoulli(d) => {
             // Both outcomes possible would mean [lo, hi] covers the support, handled above.
             let p = if d.p > 0.0 && lo <= 1.0 && 1.0 <= hi {
@@ -261,6 +278,70 @@ pub(super) fn restrict(
         hi,
         method,
     })))
+}
+
+/// Rejection or inversion for a base drawn by neither closed form, by the mass of [lo, hi]
+/// under it; an error when that mass is zero in doubles (below about 1e-308), where neither
+/// can draw.
+fn by_mass(inv: BaseInverse, lo: f64, hi: f64, shown: (f64, f64)) -> Result<Method, ParamError> {
+    let window = Window::new(&inv, lo, hi, inv.discrete());
+    let mass = window.mass();
+    if mass >= REJECT_FROM_MASS {
+        Ok(Method::Reject(inv, window))
+    } else if mass > 0.0 {
+        Ok(Method::Invert(inv, window))
+    } else {
+        Err(ParamError::new(
+            None,
+            format!(
+                "`lo` and `hi` bound an interval too improbable to draw from (its probability \
+                 is below 1e-308), got {}, {}",
+                Num(shown.0),
+                Num(shown.1)
+            ),
+        ))
+    }
+}
+
+/// The quantile functions and CDFs of the bases truncated by rejection or inversion.
+#[derive(Clone, Copy, Debug)]
+enum BaseInverse {
+    Pert(PertQuantile),
+    Beta(BetaQuantile),
+    Gamma(GammaQuantile),
+    StudentT(StudentTQuantile),
+    Poisson(PoissonQuantile),
+    Binomial(BinomialQuantile),
+}
+
+impl BaseInverse {
+    fn discrete(&self) -> bool {
+        matches!(self, BaseInverse::Poisson(_) | BaseInverse::Binomial(_))
+    }
+}
+
+impl Inverse for BaseInverse {
+    fn cdf(&self, x: f64) -> (f64, f64) {
+        match self {
+            BaseInverse::Pert(d) => d.cdf(x),
+            BaseInverse::Beta(d) => d.cdf(x),
+            BaseInverse::Gamma(d) => d.cdf(x),
+            BaseInverse::StudentT(d) => d.cdf(x),
+            BaseInverse::Poisson(d) => d.cdf(x),
+            BaseInverse::Binomial(d) => d.cdf(x),
+        }
+    }
+
+    fn at(&self, p: f64, q: f64) -> f64 {
+        match self {
+            BaseInverse::Pert(d) => d.at(p, q),
+            BaseInverse::Beta(d) => d.at(p, q),
+            BaseInverse::Gamma(d) => d.at(p, q),
+            BaseInverse::StudentT(d) => d.at(p, q),
+            BaseInverse::Poisson(d) => d.at(p, q),
+            BaseInverse::Binomial(d) => d.at(p, q),
+        }
+    }
 }
 
 /// Normal(mean, sd), sd > 0, conditioned on [lo, hi].
@@ -732,13 +813,46 @@ mod tests {
     }
 
     #[test]
-    fn rejection_gives_nan_when_the_cap_is_hit() {
-        // Mass of about 1e-23: never hit in 10,000 tries.
-        let t = dist(DistKind::Gamma, &[1.0, 1.0])
-            .truncated(52.0, 53.0)
+    fn narrow_intervals_are_drawn_by_inversion() {
+        // Mass of about 1e-23, which rejection would never hit; the exponential's tail
+        // e^-x (negated, so that it increases) is precise out there.
+        let d = dist(DistKind::Gamma, &[1.0, 1.0]);
+        check("gamma on [52, 53]", d, 52.0, 53.0, |x| -(-x).exp(), 22);
+        let r = Gamma::new(2.0, 1.0).unwrap();
+        let d = dist(DistKind::Gamma, &[2.0, 1.0]);
+        check("gamma on [0.01, 0.02]", d, 0.01, 0.02, |x| r.cdf(x), 23);
+        // P(X <= 30) is 4e-5 for binomial(100, 0.5): each step down is about 2.4 times
+        // less likely, so the mean conditioned on [0, 30] is 30 - 1/(2.4 - 1) or so.
+        let t = dist(DistKind::Binomial, &[100.0, 0.5])
+            .truncated(0.0, 30.0)
             .unwrap();
-        let mut rng = Stream::new(1, 0, 0);
-        assert!(t.sample(&mut rng).is_nan());
+        let xs = draws(&t, 24);
+        assert!(
+            xs.iter()
+                .all(|&x| x.fract() == 0.0 && (0.0..=30.0).contains(&x))
+        );
+        let pmf =
+            |k: f64| (0..k as usize).fold(1.0, |c, i| c * (100.0 - i as f64) / (i as f64 + 1.0));
+        let total: f64 = (0..=30).map(|k| pmf(k as f64)).sum();
+        let mean: f64 = (0..=30).map(|k| k as f64 * pmf(k as f64)).sum::<f64>() / total;
+        let var: f64 = (0..=30)
+            .map(|k| (k as f64 - mean).powi(2) * pmf(k as f64))
+            .sum::<f64>()
+            / total;
+        let got = xs.iter().sum::<f64>() / xs.len() as f64;
+        assert!(
+            (got - mean).abs() < 4.0 * (var / xs.len() as f64).sqrt(),
+            "mean {got}, want {mean}"
+        );
+    }
+
+    #[test]
+    fn an_interval_too_improbable_to_draw_from_is_refused() {
+        // binomial(1e9, 0.5) on [0, 10]: about 2^-1e9, zero in doubles.
+        let e = dist(DistKind::Binomial, &[1e9, 0.5])
+            .truncated(0.0, 10.0)
+            .unwrap_err();
+        assert!(e.message.contains("too improbable"), "{}", e.message);
     }
 
     #[test]

@@ -7,6 +7,7 @@
 use std::f64::consts::FRAC_1_SQRT_2;
 use std::sync::OnceLock;
 
+use super::MAX_ATTEMPTS;
 use crate::rng::Stream;
 use crate::simd::kernel;
 
@@ -58,7 +59,7 @@ impl Ziggurat {
     /// One standard normal draw.
     #[inline]
     pub(crate) fn sample(&self, rng: &mut Stream) -> f64 {
-        loop {
+        for _ in 0..MAX_ATTEMPTS {
             let (i, u, x) = layer_point(&self.x, rng.next_u64());
             if x.abs() < self.x[i + 1] {
                 return x;
@@ -70,6 +71,7 @@ impl Ziggurat {
                 return x;
             }
         }
+        f64::NAN
     }
 }
 
@@ -143,13 +145,14 @@ fn layer_point(x: &[f64; 257], bits: u64) -> (usize, f64, f64) {
 /// A draw from the normal tail beyond `R` (Marsaglia 1964), negated when `negative`.
 #[cold]
 fn tail(rng: &mut Stream, negative: bool) -> f64 {
-    loop {
+    for _ in 0..MAX_ATTEMPTS {
         let x = libm::log(rng.next_open01()) / R;
         let y = libm::log(rng.next_open01());
         if -2.0 * y >= x * x {
             return if negative { x - R } else { R - x };
         }
     }
+    f64::NAN
 }
 
 #[cfg(test)]

@@ -61,7 +61,7 @@ struct RunArgs {
     /// Iterations kept for the iteration table (0 to 1,000,000).
     #[arg(long)]
     sample_size: Option<u64>,
-    /// Stop at the next chunk boundary after this many seconds (status `timed_out`).
+    /// Stop after this many seconds, keeping the chunks completed (status `timed_out`).
     #[arg(long)]
     max_time: Option<f64>,
     /// How draws are spread within each chunk (overrides the model's settings).
@@ -251,7 +251,7 @@ fn run_command(args: &RunArgs) -> Result<(), Failure> {
 
     let cancel = Arc::new(AtomicBool::new(false));
     let flag = Arc::clone(&cancel);
-    // Ctrl-C asks the run to stop at its next chunk boundary; the partial summary is printed.
+    // Ctrl-C stops the run within an instruction or so; the partial summary is printed.
     // A second Ctrl-C ends the process at once.
     let _ = ctrlc::set_handler(move || {
         if flag.swap(true, Ordering::SeqCst) {
