@@ -17,6 +17,10 @@ use crate::summary::{
 /// taken to another tool says how to read its drivers.
 pub const SENSITIVITY_METHOD: &str = "drivers are the distribution draws an output depends on (a node's own draw, or one inline in a formula, labelled `node: draw`); rank_correlation is Spearman's rho between the draw and the output, variance_share the first-order Sobol index (the share of the output's variance the draw explains alone, a binned estimate), both on up to 20,000 sampled iterations; shares of independent draws add up to at most 1";
 
+/// Asked during the work after the last chunk; true leaves out what is left of it.
+pub(crate) type Skip<'a> = &'a (dyn Fn() -> bool + Sync);
+
+#[allow(clippy::too_many_arguments)]
 pub(crate) fn finish(
     model: &Model,
     settings: &RunSettings,
@@ -25,6 +29,7 @@ pub(crate) fn finish(
     merge: &Merge,
     acc: &Accumulator,
     sample: &BottomK,
+    skip: Skip,
 ) -> RunOutput {
     // Under a precision target the in-order merge holds the statistics of exactly the
     // chunks that count.
@@ -149,6 +154,23 @@ pub(crate) fn finish(
         .collect();
     table.sort_unstable_by_key(|&(it, _)| it);
 
+    // Nothing to rank on without iterations.
+    let (sensitivity, unranked) = if merge.done == 0 {
+        (Named(Vec::new()), Vec::new())
+    } else {
+        sensitivity(model, &rows, threads, skip)
+    };
+    let correlations = if merge.done == 0 || skip() {
+        None
+    } else {
+        Some(achieved_correlations(model, &rows))
+    };
+    warnings.extend(skipped_warning(
+        model,
+        &unranked,
+        correlations.is_none() && merge.done > 0 && model.program.correlation.is_some(),
+    ));
+
     RunOutput {
         summary: Summary {
             status: match stopped {
@@ -163,10 +185,10 @@ pub(crate) fn finish(
             elapsed_ms: 0,
             engine: ENGINE.to_string(),
             outputs: Named(outputs),
-            sensitivity: sensitivity(model, &rows, threads),
+            sensitivity,
             sensitivity_method: SENSITIVITY_METHOD.to_string(),
             sensitivity_notes: sensitivity_notes(model),
-            correlations: achieved_correlations(model, &rows),
+            correlations: correlations.unwrap_or_default(),
             warnings,
         },
         samples: SampleTable {
@@ -270,29 +292,83 @@ fn achieved_correlations(model: &Model, rows: &[(u64, &[f64])]) -> Vec<Correlati
         .collect()
 }
 
+/// The warning that finishing work was left out: the outputs whose drivers were not ranked
+/// (`unranked`, positions in `model.outputs`), and whether the achieved correlations were.
+fn skipped_warning(model: &Model, unranked: &[usize], correlations: bool) -> Option<Warning> {
+    let mut parts = Vec::new();
+    if !unranked.is_empty() {
+        let named: Vec<String> = unranked
+            .iter()
+            .take(5)
+            .map(|&o| format!("`{}`", model.nodes[model.outputs[o]].id))
+            .collect();
+        let more = unranked.len() - named.len();
+        parts.push(format!(
+            "the drivers of {} of {} outputs ({}{})",
+            crate::model::thousands(unranked.len() as u64),
+            crate::model::thousands(model.outputs.len() as u64),
+            named.join(", "),
+            if more > 0 {
+                format!(" and {} more", crate::model::thousands(more as u64))
+            } else {
+                String::new()
+            }
+        ));
+    }
+    if correlations {
+        parts.push("the achieved correlations".to_string());
+    }
+    (!parts.is_empty()).then(|| Warning {
+        kind: WarningKind::Skipped,
+        node: None,
+        expression: None,
+        message: format!(
+            "the time limit or a cancel came before {} were measured: they are left out; every other statistic is complete",
+            parts.join(" and ")
+        ),
+        count: None,
+        first_iteration: None,
+    })
+}
+
 /// Drivers of every output: the sources it depends on, each ranked once on the first
-/// `SENSITIVITY_ROWS` rows of the sample; largest first in each list.
-fn sensitivity(model: &Model, rows: &[(u64, &[f64])], threads: usize) -> Named<Vec<Driver>> {
+/// `SENSITIVITY_ROWS` rows of the sample; largest first in each list. `skip` is asked
+/// before each output: the outputs it left out are returned apart (positions in
+/// `model.outputs`) and have no list.
+fn sensitivity(
+    model: &Model,
+    rows: &[(u64, &[f64])],
+    threads: usize,
+    skip: Skip,
+) -> (Named<Vec<Driver>>, Vec<usize>) {
     let rows = &rows[..rows.len().min(SENSITIVITY_ROWS)];
     let column = |at: usize| -> Vec<f64> { rows.iter().map(|(_, r)| r[at]).collect() };
     let all_finite = |col: &[f64]| col.iter().all(|v| v.is_finite());
     let positions = model.sample_positions();
     // Each source any output depends on is ranked once, and only its ranks are kept. A
     // column with non-finite values is ranked per pair, on the rows where both are finite.
-    let candidates = screened(model, rows, threads);
-    let mut used: Vec<usize> = candidates.iter().flatten().copied().collect();
+    let candidates = screened(model, rows, threads, skip);
+    let mut used: Vec<usize> = candidates.iter().flatten().flatten().copied().collect();
     used.sort_unstable();
     used.dedup();
     let ranked: Vec<Option<Ranked>> = par_map(&used, threads, |&s| {
+        if skip() {
+            return None;
+        }
         let x = column(positions[s]);
         all_finite(&x).then(|| Ranked::new(&x))
     });
     let outputs: Vec<(usize, usize)> = model.outputs.iter().copied().enumerate().collect();
     let lists = par_map(&outputs, threads, |&(o, output)| {
+        // An output whose candidates were not screened is skipped too.
+        if candidates[o].is_none() || skip() {
+            return None;
+        }
         let y = column(output);
         let ranked_y = all_finite(&y).then(|| (Ranked::new(&y), Centred::new(&y)));
         let mut drivers: Vec<Driver> = candidates[o]
             .iter()
+            .flatten()
             .map(|&s| {
                 let rx = used.binary_search(&s).ok().and_then(|k| ranked[k].as_ref());
                 let (rho, share) = match (rx, &ranked_y) {
@@ -339,9 +415,10 @@ fn sensitivity(model: &Model, rows: &[(u64, &[f64])], threads: usize) -> Named<V
                 .then_with(|| a.input.cmp(&b.input))
         });
         drivers.truncate(MAX_DRIVERS);
-        (model.nodes[output].id.clone(), drivers)
+        Some((model.nodes[output].id.clone(), drivers))
     });
-    Named(lists)
+    let unranked = (0..lists.len()).filter(|&o| lists[o].is_none()).collect();
+    (Named(lists.into_iter().flatten().collect()), unranked)
 }
 
 /// Rows of the sample the screen of many drivers reads.
@@ -352,12 +429,18 @@ const SCREEN_ROWS: usize = 2_000;
 /// `SCREEN_ROWS` rows (ρ² and the variance share, ten times cheaper than the full measure),
 /// and only the `2 · MAX_DRIVERS` that score highest are measured: 1,000 outputs of 1,000
 /// inputs each would otherwise cost a million full measures (and list them all).
-fn screened(model: &Model, rows: &[(u64, &[f64])], threads: usize) -> Vec<Vec<usize>> {
+/// `None` for an output whose screen `skip` left out.
+fn screened(
+    model: &Model,
+    rows: &[(u64, &[f64])],
+    threads: usize,
+    skip: Skip,
+) -> Vec<Option<Vec<usize>>> {
     let own = |o: usize, s: usize| {
         let src = &model.sources[s];
         src.whole && src.node == model.outputs[o]
     };
-    let mut lists: Vec<Vec<usize>> = model
+    let lists: Vec<Vec<usize>> = model
         .drivers
         .iter()
         .enumerate()
@@ -365,7 +448,7 @@ fn screened(model: &Model, rows: &[(u64, &[f64])], threads: usize) -> Vec<Vec<us
         .collect();
     let keep = 2 * MAX_DRIVERS;
     if lists.iter().all(|l| l.len() <= keep) {
-        return lists;
+        return lists.into_iter().map(Some).collect();
     }
     let rows = &rows[..rows.len().min(SCREEN_ROWS)];
     let positions = model.sample_positions();
@@ -383,12 +466,21 @@ fn screened(model: &Model, rows: &[(u64, &[f64])], threads: usize) -> Vec<Vec<us
         .collect();
     wide.sort_unstable();
     wide.dedup();
+    if skip() {
+        return lists
+            .into_iter()
+            .map(|l| (l.len() <= keep).then_some(l))
+            .collect();
+    }
     let ranked: Vec<Ranked> = par_map(&wide, threads, |&s| Ranked::new(&column(positions[s])));
     let outputs: Vec<usize> = (0..lists.len()).collect();
-    let chosen = par_map(&outputs, threads, |&o| {
+    par_map(&outputs, threads, |&o| {
         let list = &lists[o];
         if list.len() <= keep {
-            return list.clone();
+            return Some(list.clone());
+        }
+        if skip() {
+            return None;
         }
         let y = column(model.outputs[o]);
         let (ry, cy) = (Ranked::new(&y), Centred::new(&y));
@@ -406,10 +498,8 @@ fn screened(model: &Model, rows: &[(u64, &[f64])], threads: usize) -> Vec<Vec<us
         scored.sort_by(|a, b| b.0.total_cmp(&a.0).then(a.1.cmp(&b.1)));
         let mut kept: Vec<usize> = scored.into_iter().take(keep).map(|(_, s)| s).collect();
         kept.sort_unstable();
-        kept
-    });
-    lists = chosen;
-    lists
+        Some(kept)
+    })
 }
 
 /// Outputs whose drivers are not independent, so that their shares can overlap (and add up

@@ -46,6 +46,12 @@ pub trait Observer: Sync {
     fn should_stop(&self) -> Option<Stop> {
         None
     }
+    /// Asked during the work after the last chunk (ranking each output's drivers, measuring
+    /// the achieved correlations), which can take seconds for a model with many outputs:
+    /// true leaves out what is left of it, and the summary's warnings say what was.
+    fn skip_finishing(&self) -> bool {
+        false
+    }
     /// Called by an engine thread before it computes a chunk, and may wait: a caller running
     /// several runs at once (the server) hands out its cores here, so that however many runs
     /// there are, no more chunks compute at once than there are cores. [`Observer::end_chunk`]
@@ -150,7 +156,10 @@ pub fn run(
     for other in &accs {
         acc.merge(other);
     }
-    finish(model, settings, threads, stopped, &merge, &acc, &sample)
+    let skip = || observer.skip_finishing();
+    finish(
+        model, settings, threads, stopped, &merge, &acc, &sample, &skip,
+    )
 }
 
 /// A run driven one slice at a time by its caller, on the caller's thread: for the browser,
@@ -238,6 +247,7 @@ impl Stepper {
             &self.merge,
             &self.worker.acc,
             &self.sample,
+            &|| false,
         )
     }
 }

@@ -184,6 +184,9 @@ pub enum WarningKind {
     Correlation,
     /// A precision target was not reached.
     Precision,
+    /// The time limit or a cancel came before some of the work after the last chunk (drivers,
+    /// achieved correlations): the message names what was left out.
+    Skipped,
 }
 
 /// Why the variance shares of an output's drivers can add up to more than 1.

@@ -504,3 +504,75 @@ fn many_drivers_are_screened_and_the_largest_listed() {
     let one = run_with(&m, 40_000, 100, 1, &Unobserved);
     assert_eq!(one.summary.sensitivity, out.summary.sensitivity);
 }
+
+/// Leaves out the finishing work after `after` questions.
+struct SkipFinishing {
+    after: u64,
+    calls: AtomicU64,
+}
+
+impl Observer for SkipFinishing {
+    fn skip_finishing(&self) -> bool {
+        self.calls.fetch_add(1, Ordering::SeqCst) >= self.after
+    }
+}
+
+/// Past its limit, a run keeps its statistics and says which drivers it did not rank.
+#[test]
+fn finishing_work_left_out_is_named() {
+    let nodes: Vec<String> = (0..6)
+        .map(|i| {
+            format!(
+                r#"{{"id": "y{i}", "expr": "normal(0, 1) + uniform(0, {i} + 1)", "output": true}}"#
+            )
+        })
+        .collect();
+    let (m, _) = model(&format!(r#"{{"nodes": [{}]}}"#, nodes.join(",")));
+    let whole = run_with(&m, 20_000, 100, 1, &Unobserved);
+    assert!(whole.summary.warnings.is_empty());
+    assert_eq!(whole.summary.sensitivity.0.len(), 6);
+    for after in [0, 3, 14] {
+        let observer = SkipFinishing {
+            after,
+            calls: AtomicU64::new(0),
+        };
+        let out = run_with(&m, 20_000, 100, 1, &observer);
+        assert_eq!(
+            out.summary.outputs, whole.summary.outputs,
+            "statistics kept"
+        );
+        let ranked = out.summary.sensitivity.0.len();
+        assert!(ranked < 6, "after {after}: {ranked} ranked");
+        // Those ranked are ranked as in the whole run.
+        for (id, drivers) in out.summary.sensitivity.iter() {
+            assert_eq!(Some(drivers), whole.summary.sensitivity.get(id));
+        }
+        let skipped: Vec<_> = out
+            .summary
+            .warnings
+            .iter()
+            .filter(|w| w.kind == WarningKind::Skipped)
+            .collect();
+        assert_eq!(skipped.len(), 1, "{:?}", out.summary.warnings);
+        let missing = 6 - ranked;
+        assert!(
+            skipped[0]
+                .message
+                .contains(&format!("the drivers of {missing} of 6 outputs")),
+            "{}",
+            skipped[0].message
+        );
+    }
+}
+
+#[test]
+fn a_run_stopped_before_any_iteration_lists_no_drivers() {
+    let (m, _) = model(r#"{"nodes": [{"id": "x", "expr": "normal(0, 1) + uniform(0, 1)"}]}"#);
+    let recorder = Recorder {
+        stop_after: Some(0),
+        ..Recorder::default()
+    };
+    let out = run_with(&m, 20_000, 100, 2, &recorder);
+    assert_eq!(out.summary.iterations, 0);
+    assert!(out.summary.sensitivity.0.is_empty());
+}

@@ -296,6 +296,7 @@ impl Inner {
             executor: self,
             started,
             deadline: started + limit,
+            finish_deadline: started + limit + limit / FINISH_GRACE_DIVISOR,
             last_db_write: Mutex::new(started),
             history: Mutex::new(History::new()),
         };
@@ -469,6 +470,10 @@ fn storage_reason(e: &sqlx::Error) -> &'static str {
     }
 }
 
+/// The work after a run's last chunk (its drivers, above all) may take a quarter of its time
+/// limit more; what does not fit is left out, and the summary says so.
+const FINISH_GRACE_DIVISOR: u32 = 4;
+
 /// The engine's view of the server: progress out, stop requests in.
 struct RunObserver<'a> {
     id: Uuid,
@@ -476,6 +481,8 @@ struct RunObserver<'a> {
     executor: &'a Inner,
     started: Instant,
     deadline: Instant,
+    /// Past it, the work after the last chunk is left out (`Observer::skip_finishing`).
+    finish_deadline: Instant,
     last_db_write: Mutex<Instant>,
     /// The convergence history, kept with the result.
     history: Mutex<History>,
@@ -529,6 +536,10 @@ impl Observer for RunObserver<'_> {
 
     fn end_chunk(&self) {
         self.executor.cores.give();
+    }
+
+    fn skip_finishing(&self) -> bool {
+        self.live.cancelled() || self.executor.stopping() || Instant::now() >= self.finish_deadline
     }
 
     fn should_stop(&self) -> Option<Stop> {

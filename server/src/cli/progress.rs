@@ -80,6 +80,14 @@ impl Observer for CliObserver {
         let _ = err.flush();
     }
 
+    /// As on the server: a quarter of `--max-time` more for the drivers; none after Ctrl-C.
+    fn skip_finishing(&self) -> bool {
+        self.cancel.load(Ordering::Relaxed)
+            || self
+                .max_time
+                .is_some_and(|m| self.started.elapsed() >= m + m / 4)
+    }
+
     fn should_stop(&self) -> Option<Stop> {
         if self.cancel.load(Ordering::Relaxed) {
             Some(Stop::Cancelled)
