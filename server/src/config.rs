@@ -43,6 +43,12 @@ pub struct Config {
     /// `MAX_RUN_MEMORY`: the most memory one run may need, by the engine's estimate
     /// (`core::cost::memory`); a run estimated above it is refused with `422`.
     pub max_run_memory: u64,
+    /// `MEMORY_BUDGET`: the memory all runs executing at once may need, by the same estimate;
+    /// a run starts only when it fits in what is left, and waits queued until then. Default:
+    /// half the cgroup's memory limit, or of the memory available at start-up.
+    pub memory_budget: u64,
+    /// Where `memory_budget` came from, in words (for the log and `/health`).
+    pub memory_budget_source: String,
     /// `HEADER_READ_TIMEOUT` (ms): a connection that has not sent a whole request head within
     /// this, whether it just opened or is idle between requests, is closed.
     pub header_read_timeout: Duration,
@@ -155,6 +161,16 @@ impl Config {
             .get("WEB_DIR")?
             .unwrap_or_else(|| "dist".to_string())
             .into();
+        let (memory_budget, memory_budget_source) = match vars.get("MEMORY_BUDGET")? {
+            None => crate::budget::default_budget(),
+            Some(text) => (
+                parse_size(&text).map_err(|message| ConfigError {
+                    variable: "MEMORY_BUDGET",
+                    message,
+                })? as u64,
+                "MEMORY_BUDGET".to_string(),
+            ),
+        };
         Ok(Config {
             web_dir,
             bind_addr,
@@ -183,6 +199,8 @@ impl Config {
                     message,
                 })? as u64,
             },
+            memory_budget,
+            memory_budget_source,
             sample_rows: vars.number(
                 "SAMPLE_ROWS",
                 10_000,

@@ -20,12 +20,14 @@ use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
 use scenarioforge_core::convergence::History;
+use scenarioforge_core::cost;
 use scenarioforge_core::summary::Named;
 use scenarioforge_core::{ModelSpec, Observer, Progress, RunSettings, Status, Stop, compile, run};
 use sqlx::PgPool;
 use tokio::runtime::Handle;
 use uuid::Uuid;
 
+use crate::budget::Budget;
 use crate::db;
 use crate::live::{DoneEvent, LiveRun, OutputProgress, ProgressEvent, RunEvent};
 use crate::telemetry::Metrics;
@@ -54,6 +56,8 @@ pub struct ExecutorConfig {
     pub max_simulation_time: Duration,
     /// Engine threads per run.
     pub engine_threads: usize,
+    /// `MEMORY_BUDGET`, in bytes (see [`Budget`]).
+    pub memory_budget: u64,
     /// A test hook (`SCENARIOFORGE_TEST_ABORT_MODEL`): a run of a model with this name
     /// aborts the process once it is marked running, as a run that crashes the server would.
     pub abort_model: Option<String>,
@@ -76,6 +80,8 @@ struct Inner {
     running: AtomicUsize,
     /// Cores free for a chunk, shared by every run (see `Observer::begin_chunk`).
     cores: Cores,
+    /// Memory for the runs executing, by the engine's estimate of each.
+    budget: Budget,
     shutdown: AtomicBool,
     workers: Mutex<Vec<JoinHandle<()>>>,
 }
@@ -89,6 +95,7 @@ impl Executor {
         metrics: Arc<Metrics>,
     ) -> std::io::Result<Executor> {
         let cores = Cores::new(config.engine_threads);
+        let budget = Budget::new(config.memory_budget);
         let inner = Arc::new(Inner {
             config,
             pool,
@@ -99,6 +106,7 @@ impl Executor {
             live: Mutex::new(HashMap::new()),
             running: AtomicUsize::new(0),
             cores,
+            budget,
             shutdown: AtomicBool::new(false),
             workers: Mutex::new(Vec::new()),
         });
@@ -181,8 +189,15 @@ impl Executor {
         self.inner.running.load(Ordering::Relaxed)
     }
 
+    /// Runs waiting for a worker thread, or (having one) for memory.
     pub fn queued(&self) -> usize {
-        lock(&self.inner.queue).len()
+        lock(&self.inner.queue).len() + self.inner.budget.usage().1
+    }
+
+    /// The memory budget: (total, reserved by runs executing, runs waiting for memory).
+    pub fn memory(&self) -> (u64, u64, usize) {
+        let (reserved, waiting) = self.inner.budget.usage();
+        (self.inner.budget.total(), reserved, waiting)
     }
 
     /// Stops taking runs and asks the running ones to stop at their next chunk boundary,
@@ -236,10 +251,8 @@ impl Inner {
                     queue = self.wake.wait(queue).unwrap_or_else(|e| e.into_inner());
                 }
             };
-            self.running.fetch_add(1, Ordering::Relaxed);
             let id = job.id;
             self.execute(&job);
-            self.running.fetch_sub(1, Ordering::Relaxed);
             if !self.stopping() {
                 lock(&self.live).remove(&id);
             }
@@ -252,20 +265,8 @@ impl Inner {
         };
         let id = job.id;
         let total = job.settings.iterations;
-        match self.retry("start a run", || db::mark_running(&self.pool, id)) {
-            Some(Ok(true)) => {}
-            // Cancelled while queued, or deleted: nothing to run. (Shutdown: left queued.)
-            Some(Ok(false)) | None => return,
-            Some(Err(e)) => {
-                tracing::error!(run = %id, error = %e, "cannot start a run");
-                self.record_failure(id, &live, total, "the database refused to start the run");
-                return;
-            }
-        }
-        if self.config.abort_model.as_deref() == Some(job.spec.name.as_str()) {
-            tracing::error!(run = %id, "aborting the process, as SCENARIOFORGE_TEST_ABORT_MODEL asks");
-            std::process::abort();
-        }
+        // Compiled before it is marked running, for the estimate of its memory: it waits
+        // queued until that fits in the budget.
         let model = match compile(&job.spec) {
             Ok(m) => m,
             Err(diagnostics) => {
@@ -283,6 +284,31 @@ impl Inner {
                 return;
             }
         };
+        let estimate = cost::memory(&model, &job.settings, self.config.engine_threads).total();
+        let Some(_memory) = self
+            .budget
+            .reserve(id, estimate, || self.stopping() || live.cancelled())
+        else {
+            // Shutdown: left queued. Cancelled: `mark_running` below would find it so; the
+            // cancel has recorded it already.
+            return;
+        };
+        self.running.fetch_add(1, Ordering::Relaxed);
+        let _running = Decrement(&self.running);
+        match self.retry("start a run", || db::mark_running(&self.pool, id)) {
+            Some(Ok(true)) => {}
+            // Cancelled while queued, or deleted: nothing to run. (Shutdown: left queued.)
+            Some(Ok(false)) | None => return,
+            Some(Err(e)) => {
+                tracing::error!(run = %id, error = %e, "cannot start a run");
+                self.record_failure(id, &live, total, "the database refused to start the run");
+                return;
+            }
+        }
+        if self.config.abort_model.as_deref() == Some(job.spec.name.as_str()) {
+            tracing::error!(run = %id, "aborting the process, as SCENARIOFORGE_TEST_ABORT_MODEL asks");
+            std::process::abort();
+        }
         let started = Instant::now();
         let limit = job
             .settings
@@ -594,6 +620,15 @@ fn lower_priority() {
         if let Err(e) = rustix::process::setpriority_process(Some(tid), RUN_NICE) {
             tracing::warn!(error = %e, "cannot lower the priority of a run thread");
         }
+    }
+}
+
+/// Counts down when dropped: the running-runs gauge, whichever way a run ends.
+struct Decrement<'a>(&'a AtomicUsize);
+
+impl Drop for Decrement<'_> {
+    fn drop(&mut self) {
+        self.0.fetch_sub(1, Ordering::Relaxed);
     }
 }
 

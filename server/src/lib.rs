@@ -23,6 +23,7 @@
 //! [`live`] (a running run's events), [`db`] (every SQL statement), [`telemetry`] (`/metrics`).
 #![forbid(unsafe_code)]
 
+pub mod budget;
 pub mod config;
 pub mod db;
 pub mod error;

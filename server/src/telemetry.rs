@@ -41,6 +41,9 @@ struct Histogram {
 pub struct Gauges {
     pub running: usize,
     pub queued: usize,
+    pub memory_budget_bytes: u64,
+    pub memory_reserved_bytes: u64,
+    pub runs_waiting_for_memory: usize,
     pub rss_bytes: u64,
     pub peak_rss_bytes: u64,
     pub pool_size: u32,
@@ -121,20 +124,36 @@ impl Metrics {
                 let _ = writeln!(out, "scenarioforge_runs_total{{status=\"{status}\"}} {n}");
             }
         }
-        header(
+        gauge(
             &mut out,
             "scenarioforge_runs_running",
-            "gauge",
             "Runs executing now.",
+            g.running,
         );
-        let _ = writeln!(out, "scenarioforge_runs_running {}", g.running);
-        header(
+        gauge(
             &mut out,
             "scenarioforge_runs_queued",
-            "gauge",
-            "Runs waiting for a free slot.",
+            "Runs waiting to start: for a worker thread, or for memory.",
+            g.queued,
         );
-        let _ = writeln!(out, "scenarioforge_runs_queued {}", g.queued);
+        gauge(
+            &mut out,
+            "scenarioforge_memory_budget_bytes",
+            "MEMORY_BUDGET: the memory the runs executing at once may need, by the engine's estimate.",
+            g.memory_budget_bytes,
+        );
+        gauge(
+            &mut out,
+            "scenarioforge_memory_reserved_bytes",
+            "Memory reserved by the runs executing, by the engine's estimate of each.",
+            g.memory_reserved_bytes,
+        );
+        gauge(
+            &mut out,
+            "scenarioforge_runs_waiting_for_memory",
+            "Runs taken from the queue that wait for their memory to fit in the budget.",
+            g.runs_waiting_for_memory,
+        );
         header(
             &mut out,
             "scenarioforge_run_duration_seconds",
@@ -167,34 +186,23 @@ impl Metrics {
             "scenarioforge_iterations_total {}",
             self.iterations.load(Ordering::Relaxed)
         );
-        header(
+        gauge(
             &mut out,
             "scenarioforge_iterations_per_second",
-            "gauge",
             "Iterations per second of the last run that ended.",
+            f64::from_bits(self.last_rate.load(Ordering::Relaxed)),
         );
-        let _ = writeln!(
-            out,
-            "scenarioforge_iterations_per_second {}",
-            f64::from_bits(self.last_rate.load(Ordering::Relaxed))
-        );
-        header(
+        gauge(
             &mut out,
             "process_resident_memory_bytes",
-            "gauge",
             "Resident set size (VmRSS).",
+            g.rss_bytes,
         );
-        let _ = writeln!(out, "process_resident_memory_bytes {}", g.rss_bytes);
-        header(
+        gauge(
             &mut out,
             "process_resident_memory_peak_bytes",
-            "gauge",
             "Peak resident set size (VmHWM).",
-        );
-        let _ = writeln!(
-            out,
-            "process_resident_memory_peak_bytes {}",
-            g.peak_rss_bytes
+            g.peak_rss_bytes,
         );
         header(
             &mut out,
@@ -209,20 +217,18 @@ impl Metrics {
             "scenarioforge_db_pool_connections{{state=\"idle\"}} {idle}\n\
              scenarioforge_db_pool_connections{{state=\"in_use\"}} {in_use}"
         );
-        header(
+        gauge(
             &mut out,
             "scenarioforge_db_pool_max_connections",
-            "gauge",
             "DB_POOL_MAX.",
+            g.pool_max,
         );
-        let _ = writeln!(out, "scenarioforge_db_pool_max_connections {}", g.pool_max);
-        header(
+        gauge(
             &mut out,
             "scenarioforge_db_up",
-            "gauge",
             "1 when the database answered the last check.",
+            u8::from(g.db_reachable),
         );
-        let _ = writeln!(out, "scenarioforge_db_up {}", u8::from(g.db_reachable));
         header(
             &mut out,
             "http_requests_total",
@@ -244,6 +250,12 @@ impl Metrics {
 
 fn header(out: &mut String, name: &str, kind: &str, help: &str) {
     let _ = writeln!(out, "# HELP {name} {help}\n# TYPE {name} {kind}");
+}
+
+/// A gauge without labels: its header and its one value.
+fn gauge(out: &mut String, name: &str, help: &str, value: impl std::fmt::Display) {
+    header(out, name, "gauge", help);
+    let _ = writeln!(out, "{name} {value}");
 }
 
 fn escape_label(s: &str) -> String {
@@ -286,6 +298,9 @@ mod tests {
         let text = m.render(&Gauges {
             running: 1,
             queued: 2,
+            memory_budget_bytes: 1 << 30,
+            memory_reserved_bytes: 1 << 20,
+            runs_waiting_for_memory: 3,
             rss_bytes: 10,
             peak_rss_bytes: 20,
             pool_size: 3,
@@ -301,6 +316,8 @@ mod tests {
             "scenarioforge_run_duration_seconds_count 1",
             "scenarioforge_runs_running 1",
             "scenarioforge_runs_queued 2",
+            "scenarioforge_memory_budget_bytes 1073741824",
+            "scenarioforge_runs_waiting_for_memory 3",
             "scenarioforge_db_pool_connections{state=\"in_use\"} 2",
             "http_requests_total{route=\"/api/runs/{id}\",status=\"200\"} 1",
         ] {

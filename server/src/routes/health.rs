@@ -27,12 +27,20 @@ async fn health(State(state): State<AppState>) -> Response {
     // Up, and migrated: until then requests that need the database would fail.
     let ready = reachable && state.database_ready();
     let (rss, peak) = telemetry::memory();
+    let (budget, reserved, waiting) = state.executor.memory();
     let mb = |b: u64| (b as f64 / (1024.0 * 1024.0) * 10.0).round() / 10.0;
     let body = json!({
         "status": if ready { "ok" } else { "degraded" },
         "timestamp": chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Millis, true),
         "uptime_s": state.started.elapsed().as_secs(),
-        "memory": { "rss_mb": mb(rss), "peak_rss_mb": mb(peak) },
+        "memory": {
+            "rss_mb": mb(rss),
+            "peak_rss_mb": mb(peak),
+            "budget_mb": (budget < u64::MAX).then(|| mb(budget)),
+            "budget_from": state.config.memory_budget_source,
+            "reserved_mb": mb(reserved),
+            "runs_waiting": waiting,
+        },
         "db": {
             "reachable": reachable,
             "migrated": state.database_ready(),

@@ -37,7 +37,12 @@ async fn metrics(
     }
     let reachable = db::ping(&state.pool, Duration::from_secs(1)).await;
     let (rss_bytes, peak_rss_bytes) = telemetry::memory();
+    let (memory_budget_bytes, memory_reserved_bytes, runs_waiting_for_memory) =
+        state.executor.memory();
     let text = state.metrics.render(&Gauges {
+        memory_budget_bytes,
+        memory_reserved_bytes,
+        runs_waiting_for_memory,
         running: state.executor.running(),
         queued: state.executor.queued(),
         rss_bytes,

@@ -69,14 +69,20 @@ impl RunRequest {
                     .min(config.sample_rows);
                 let threads = std::thread::available_parallelism().map_or(1, |n| n.get());
                 let estimate = cost::memory(&model, &settings, threads);
-                if estimate.total() > config.max_run_memory {
+                // A run above the whole budget would wait for ever.
+                let (limit, variable) = if config.memory_budget < config.max_run_memory {
+                    (config.memory_budget, "MEMORY_BUDGET")
+                } else {
+                    (config.max_run_memory, "MAX_RUN_MEMORY")
+                };
+                if estimate.total() > limit {
                     return Err(ApiError::InvalidSettings {
                         message: format!(
-                            "the run would need about {} of memory ({} for its sample of {} nodes and draws), above the limit of {} (MAX_RUN_MEMORY)",
+                            "the run would need about {} of memory ({} for its sample of {} nodes and draws), above the limit of {} ({variable})",
                             approx_bytes(estimate.total()),
                             approx_bytes(estimate.sample),
                             model.sample_slots().len(),
-                            approx_bytes(config.max_run_memory)
+                            approx_bytes(limit)
                         ),
                         diagnostics: Vec::new(),
                     });

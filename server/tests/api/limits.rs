@@ -547,7 +547,8 @@ async fn metrics_token_protects_metrics() {
 /// aborted the process. The engine's estimate is checked against `MAX_RUN_MEMORY` first.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_run_estimated_above_max_run_memory_is_422() {
-    let app = TestApp::spawn().await;
+    // A budget above MAX_RUN_MEMORY, so that the limit named is MAX_RUN_MEMORY on any machine.
+    let app = TestApp::spawn_with(&[("MEMORY_BUDGET", "4gb")]).await;
     let mut nodes: Vec<Value> = (0..9_999)
         .map(|i| json!({"id": format!("n{i}"), "expr": "1"}))
         .collect();
@@ -572,4 +573,74 @@ async fn a_run_estimated_above_max_run_memory_is_422() {
         json!({"model": {"nodes": body["model"]["nodes"]}, "settings": {"iterations": 100}});
     let (status, answer) = app.post("/api/runs", &small).await;
     assert_eq!(status, StatusCode::ACCEPTED, "{answer}");
+}
+
+/// The engine's estimate of a run's memory on this machine's engine threads.
+fn estimate(model: &Value, iterations: u64) -> u64 {
+    let spec = scenarioforge_core::ModelSpec::from_json(&model.to_string()).unwrap();
+    let settings = scenarioforge_core::Settings {
+        iterations: Some(iterations),
+        ..Default::default()
+    };
+    let checked = scenarioforge_core::check::check(&spec, &settings, u64::MAX).unwrap();
+    let threads = std::thread::available_parallelism().map_or(1, |n| n.get());
+    scenarioforge_core::cost::memory(&checked.model, &checked.settings, threads).total()
+}
+
+/// MEMORY_BUDGET: a run whose memory does not fit beside the runs executing waits queued
+/// (however many worker threads are free), `/health` and `/metrics` say so, and it starts
+/// when memory comes back; a run that could never fit is refused at once.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn runs_wait_queued_for_memory_and_one_above_the_budget_is_422() {
+    let wide = wide_model(40);
+    let need = estimate(&wide, slow_iterations());
+    let budget = (need * 3 / 2).to_string();
+    let app =
+        TestApp::spawn_with(&[("MEMORY_BUDGET", &budget), ("MAX_CONCURRENT_RUNS", "4")]).await;
+    let (first, owner) = app
+        .create_run(&wide, &json!({"iterations": slow_iterations()}))
+        .await;
+    app.wait_status(&first, "running").await;
+    let (second, _) = app.create_run(&wide, &json!({"iterations": 4096})).await;
+    let health = wait_for(Duration::from_secs(10), || async {
+        let (_, h) = app.get("/health").await;
+        (h["memory"]["runs_waiting"] == 1).then_some(h)
+    })
+    .await;
+    assert_eq!(health["memory"]["budget_from"], "MEMORY_BUDGET");
+    assert!(
+        health["memory"]["reserved_mb"].as_f64().unwrap() > 0.0,
+        "{health}"
+    );
+    assert_eq!(health["runs"]["queued"], 1, "{health}");
+    let (_, run) = app.get(&format!("/api/runs/{second}")).await;
+    assert_eq!(run["status"], "queued", "{run}");
+    let (_, _, text) = app
+        .request(Method::GET, "/metrics", &[], Body::empty())
+        .await;
+    let text = String::from_utf8_lossy(&text);
+    assert!(
+        text.lines()
+            .any(|l| l == "scenarioforge_runs_waiting_for_memory 1"),
+        "{text}"
+    );
+    assert!(
+        text.lines()
+            .any(|l| l == format!("scenarioforge_memory_budget_bytes {budget}"))
+    );
+    app.cancel(&first, &owner).await;
+    let run = app.wait_finished(&second).await;
+    assert_eq!(run["status"], "completed", "{run}");
+    let (_, health) = app.get("/health").await;
+    assert_eq!(health["memory"]["reserved_mb"], 0.0, "{health}");
+
+    // Ten times the inputs: a sample ten times as wide, above the whole budget.
+    let (status, answer) = app
+        .post(
+            "/api/runs",
+            &json!({"model": wide_model(400), "settings": {"iterations": 100_000}}),
+        )
+        .await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{answer}");
+    assert_error(&answer, "invalid_settings", "(MEMORY_BUDGET)");
 }
