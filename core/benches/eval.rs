@@ -23,7 +23,7 @@ fn chunk(c: &mut Criterion) {
     let mut group = c.benchmark_group("chunk");
     for (name, json) in MODELS {
         let model = compile(&ModelSpec::from_json(json).unwrap()).unwrap();
-        let mut cols = Columns::new(model.program.slots);
+        let mut cols = Columns::try_new(model.program.slots).unwrap();
         // Throughput in node evaluations: criterion then reports ns per node evaluation.
         group.throughput(Throughput::Elements(
             (CHUNK_SIZE * model.nodes.len()) as u64,

@@ -9,6 +9,28 @@ use crate::run::SENSITIVITY_ROWS;
 use crate::stats::bins::FINE_BINS;
 use crate::stats::sketch::MAX_BUCKETS;
 
+/// A buffer a run needs could not be reserved: the run cannot start (or go on) on this
+/// machine, and fails with this rather than abort the process.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct OutOfMemory {
+    /// What the buffer is for, in words.
+    pub what: &'static str,
+    pub bytes: u64,
+}
+
+impl std::fmt::Display for OutOfMemory {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(
+            f,
+            "the run could not reserve {} for {}: the machine is out of memory for it",
+            approx_bytes(self.bytes),
+            self.what
+        )
+    }
+}
+
+impl std::error::Error for OutOfMemory {}
+
 /// The parts of a run's memory, in bytes.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct MemoryEstimate {
@@ -25,6 +47,32 @@ pub struct MemoryEstimate {
 impl MemoryEstimate {
     pub fn total(&self) -> u64 {
         self.sample + self.columns + self.statistics + self.sensitivity
+    }
+
+    /// Why a run of `model` with this estimate may not run under `limit` bytes (named
+    /// `limit_name`, such as `MAX_RUN_MEMORY`), or `None` when it fits: the one message the
+    /// server and the browser both give.
+    pub fn refusal(&self, model: &Model, limit: u64, limit_name: &str) -> Option<String> {
+        (self.total() > limit).then(|| {
+            format!(
+                "the run would need about {} of memory ({} for its sample of {} nodes and draws), above the limit of {} ({limit_name})",
+                approx_bytes(self.total()),
+                approx_bytes(self.sample),
+                model.sample_slots().len(),
+                approx_bytes(limit)
+            )
+        })
+    }
+}
+
+/// `3221225472` as `3.0 GiB`, `1048576` as `1.0 MiB`.
+pub fn approx_bytes(n: u64) -> String {
+    const MIB: f64 = (1 << 20) as f64;
+    let mib = n as f64 / MIB;
+    if mib >= 1024.0 {
+        format!("{:.1} GiB", mib / 1024.0)
+    } else {
+        format!("{mib:.1} MiB")
     }
 }
 

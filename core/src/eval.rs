@@ -7,6 +7,7 @@
 use std::sync::OnceLock;
 
 use crate::correlate::Correlation;
+use crate::cost::OutOfMemory;
 use crate::dist::{Dist, DistKind, InverseTable, ParamError};
 use crate::fastmath;
 use crate::model::Sampling;
@@ -392,12 +393,26 @@ pub struct Columns {
 }
 
 impl Columns {
-    pub fn new(slots: usize) -> Columns {
-        Columns {
-            cols: (0..slots).map(|_| vec![0.0; CHUNK_SIZE]).collect(),
+    /// A chunk of `slots` columns, reserved fallibly (a model of 10,000 nodes needs 330 MB
+    /// of them per engine thread).
+    pub fn try_new(slots: usize) -> Result<Columns, OutOfMemory> {
+        let oom = || OutOfMemory {
+            what: "a chunk of columns",
+            bytes: (slots * CHUNK_SIZE * 8) as u64,
+        };
+        let mut cols = Vec::new();
+        cols.try_reserve_exact(slots).map_err(|_| oom())?;
+        for _ in 0..slots {
+            let mut col = Vec::new();
+            col.try_reserve_exact(CHUNK_SIZE).map_err(|_| oom())?;
+            col.resize(CHUNK_SIZE, 0.0);
+            cols.push(col);
+        }
+        Ok(Columns {
+            cols,
             may_be_non_finite: vec![true; slots],
             invalid: Vec::new(),
-        }
+        })
     }
 
     /// The draws of the last chunk whose parameters were invalid (each gave NaN).

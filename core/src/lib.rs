@@ -52,7 +52,10 @@ pub mod summary;
 
 pub use check::{Checked, Rejected, check};
 pub use compile::{Model, compile};
+pub use cost::OutOfMemory;
 pub use diag::{Diagnostic, DiagnosticKind, Span};
 pub use model::{ModelSpec, RunSettings, Settings};
-pub use run::{Observer, Progress, RunOutput, SampleTable, Stepper, Stop, Unobserved, run};
+pub use run::{
+    Observer, Progress, RunOutput, SampleTable, Stepper, Stop, Unobserved, run, try_run,
+};
 pub use summary::{Status, Summary};

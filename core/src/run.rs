@@ -7,6 +7,7 @@ use std::sync::Mutex;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 
 use crate::compile::Model;
+use crate::cost::OutOfMemory;
 use crate::eval::{CHUNK_SIZE, Columns};
 use crate::model::{MIN_PRECISION_ITERATIONS, Precision, RunSettings, Sampling};
 use crate::rng::iteration_hash;
@@ -96,13 +97,32 @@ pub struct RunOutput {
 
 pub const ENGINE: &str = concat!("scenarioforge-core ", env!("CARGO_PKG_VERSION"));
 
-/// Runs `model` with `settings` on `threads` threads (1 on wasm).
+/// Runs `model` with `settings` on `threads` threads (1 on wasm); an allocation that fails
+/// aborts the process, as any does. A caller running models it did not write (the server)
+/// uses [`try_run`].
 pub fn run(
     model: &Model,
     settings: &RunSettings,
     threads: usize,
     observer: &dyn Observer,
 ) -> RunOutput {
+    try_run(model, settings, threads, observer).unwrap_or_else(|e| {
+        let bytes = usize::try_from(e.bytes).unwrap_or(usize::MAX);
+        std::alloc::handle_alloc_error(
+            std::alloc::Layout::from_size_align(bytes.min(isize::MAX as usize), 8)
+                .unwrap_or(std::alloc::Layout::new::<f64>()),
+        )
+    })
+}
+
+/// [`run`], with the run's large buffers (the sample, each thread's columns) reserved before
+/// its first chunk, fallibly: a machine without the memory fails the run, not the process.
+pub fn try_run(
+    model: &Model,
+    settings: &RunSettings,
+    threads: usize,
+    observer: &dyn Observer,
+) -> Result<RunOutput, OutOfMemory> {
     let n_chunks = settings.iterations.div_ceil(CHUNK_SIZE as u64);
     let threads = threads.clamp(1, n_chunks.max(1) as usize);
     let shared = Shared {
@@ -111,25 +131,29 @@ pub fn run(
         observer,
         next_chunk: AtomicU64::new(0),
         stopped: Mutex::new(None),
-        merge: Mutex::new(Merge::new(model, settings)),
+        merge: Mutex::new(Merge::try_new(model, settings)?),
         sample_threshold: AtomicU64::new(sample_prefilter(settings)),
-        sample: Mutex::new(new_sample(model, settings)),
+        sample: Mutex::new(new_sample(model, settings)?),
         n_chunks,
         converged: AtomicBool::new(false),
     };
+    let mut first = Worker::try_new(model)?;
+    let mut others = Vec::with_capacity(threads - 1);
+    for _ in 1..threads {
+        others.push(Worker::try_new(model)?);
+    }
     // Chunk 0 first, alone: it decides each output's histogram grid, which every worker
     // needs before it counts a value (see `stats::bins`).
-    let mut first = Worker::new(model);
     let go_on = shared.step(&mut first);
-    let accs: Vec<Accumulator> = if threads == 1 || !go_on {
+    let accs: Vec<Accumulator> = if others.is_empty() || !go_on {
         vec![shared.work(first)]
     } else {
         let grids = first.acc.grids();
         std::thread::scope(|s| {
             let shared = &shared;
             let mut handles = vec![s.spawn(move || shared.work(first))];
-            for _ in 1..threads {
-                let worker = Worker::with_grids(model, &grids);
+            for mut worker in others {
+                worker.acc = Accumulator::with_grids(model, &grids);
                 handles.push(s.spawn(move || shared.work(worker)));
             }
             handles
@@ -157,9 +181,9 @@ pub fn run(
         acc.merge(other);
     }
     let skip = || observer.skip_finishing();
-    finish(
+    Ok(finish(
         model, settings, threads, stopped, &merge, &acc, &sample, &skip,
-    )
+    ))
 }
 
 /// A run driven one slice at a time by its caller, on the caller's thread: for the browser,
@@ -178,17 +202,18 @@ pub struct Stepper {
 }
 
 impl Stepper {
-    pub fn new(model: Model, settings: RunSettings) -> Stepper {
-        Stepper {
-            worker: Worker::new(&model),
-            merge: Merge::new(&model, &settings),
-            sample: new_sample(&model, &settings),
+    /// Reserves the run's large buffers, fallibly, as [`try_run`] does.
+    pub fn new(model: Model, settings: RunSettings) -> Result<Stepper, OutOfMemory> {
+        Ok(Stepper {
+            worker: Worker::try_new(&model)?,
+            merge: Merge::try_new(&model, &settings)?,
+            sample: new_sample(&model, &settings)?,
             next_chunk: 0,
             n_chunks: settings.iterations.div_ceil(CHUNK_SIZE as u64),
             stopped: None,
             model,
             settings,
-        }
+        })
     }
 
     /// Runs up to `chunks` more chunks and reports where the run is.
@@ -252,11 +277,11 @@ impl Stepper {
     }
 }
 
-fn new_sample(model: &Model, settings: &RunSettings) -> BottomK {
+fn new_sample(model: &Model, settings: &RunSettings) -> Result<BottomK, OutOfMemory> {
     let k = settings.sample_size.max(SENSITIVITY_ROWS);
     // Never more rows than iterations: the room is reserved up front.
     let rows = usize::try_from(settings.iterations).map_or(k, |n| k.min(n));
-    BottomK::new(k, rows, model.sample_slots().len())
+    BottomK::try_new(k, rows, model.sample_slots().len())
 }
 
 kernel! {
@@ -369,18 +394,22 @@ pub(crate) struct Merge {
 pub const MIN_REPLICATES: u64 = 10;
 
 impl Merge {
-    fn new(model: &Model, settings: &RunSettings) -> Merge {
-        let target = settings.precision.as_ref().map(|p| Target {
-            outputs: (0..model.outputs.len())
-                .filter(|&o| {
-                    p.outputs.is_empty() || p.outputs.contains(&model.nodes[model.outputs[o]].id)
-                })
-                .collect(),
-            precision: p.clone(),
-            acc: Accumulator::new(model),
-            sample: new_sample(model, settings),
-        });
-        Merge {
+    fn try_new(model: &Model, settings: &RunSettings) -> Result<Merge, OutOfMemory> {
+        let target = match &settings.precision {
+            None => None,
+            Some(p) => Some(Target {
+                outputs: (0..model.outputs.len())
+                    .filter(|&o| {
+                        p.outputs.is_empty()
+                            || p.outputs.contains(&model.nodes[model.outputs[o]].id)
+                    })
+                    .collect(),
+                precision: p.clone(),
+                acc: Accumulator::new(model),
+                sample: new_sample(model, settings)?,
+            }),
+        };
+        Ok(Merge {
             next: 0,
             done: 0,
             pending: BTreeMap::new(),
@@ -389,7 +418,7 @@ impl Merge {
             converged: false,
             chunk_means: (settings.sampling == Sampling::LatinHypercube)
                 .then(|| vec![Moments::new(); model.outputs.len()]),
-        }
+        })
     }
 
     /// The standard error of output `o`'s mean, and how it was estimated. Random sampling:
@@ -610,24 +639,17 @@ struct Worker {
 }
 
 impl Worker {
-    fn new(model: &Model) -> Worker {
-        Worker {
+    fn try_new(model: &Model) -> Result<Worker, OutOfMemory> {
+        Ok(Worker {
             acc: Accumulator::new(model),
-            cols: Columns::new(model.program.slots),
+            cols: Columns::try_new(model.program.slots)?,
             row_slots: model.sample_slots(),
             finite: Vec::with_capacity(CHUNK_SIZE),
             scratch: Vec::new(),
             bad: Vec::with_capacity(model.nodes.len()),
             candidates: Vec::new(),
             candidate_rows: Vec::new(),
-        }
-    }
-
-    /// A worker for a run whose chunk 0 chose `grids`.
-    fn with_grids(model: &Model, grids: &[Option<Grid>]) -> Worker {
-        let mut worker = Worker::new(model);
-        worker.acc = Accumulator::with_grids(model, grids);
-        worker
+        })
     }
 
     /// Evaluates chunk `chunk`, accumulates what merges in any order, keeps the rows whose

@@ -3,6 +3,8 @@
 
 use std::collections::BinaryHeap;
 
+pub use crate::cost::OutOfMemory;
+
 /// The most rows of the sample one page of the server's API gives (`GET
 /// /api/runs/{id}/samples?limit=`). Here, beside the sample, because the server and the web
 /// app that reads its pages must agree on it (the page asked for 2,000 and got a 400).
@@ -21,20 +23,30 @@ pub struct BottomK {
 }
 
 impl BottomK {
-    /// A sample of `k` rows of `width` values, with room reserved for `expected` rows (the
-    /// most that will be offered, if fewer than `k`), up to `RESERVE` values: growing the
-    /// slab by doubling would copy it and touch twice the memory.
-    pub fn new(k: usize, expected: usize, width: usize) -> BottomK {
-        /// 64 MiB of values; a bigger sample grows as rows arrive.
-        const RESERVE: usize = 8 << 20;
-        let rows = k.min(expected).min(RESERVE / width.max(1));
-        BottomK {
+    /// A sample of `k` rows of `width` values, with room for `expected` rows (the most that
+    /// will be offered, if fewer than `k`) reserved at once, fallibly: growing the slab by
+    /// doubling would copy it and touch twice the memory, and an allocation that fails as
+    /// it grows aborts the process.
+    pub fn try_new(k: usize, expected: usize, width: usize) -> Result<BottomK, OutOfMemory> {
+        let rows = k.min(expected);
+        let mut heap = Vec::new();
+        let mut slab = Vec::new();
+        let values = rows.saturating_mul(width);
+        heap.try_reserve_exact(rows)
+            .and_then(|()| slab.try_reserve_exact(values))
+            .map_err(|_| OutOfMemory {
+                what: "the iteration sample",
+                bytes: (values as u64)
+                    .saturating_add(3 * rows as u64)
+                    .saturating_mul(8),
+            })?;
+        Ok(BottomK {
             k,
             width,
-            heap: BinaryHeap::with_capacity(rows),
-            slab: Vec::with_capacity(rows * width),
+            heap: BinaryHeap::from(heap),
+            slab,
             free: Vec::new(),
-        }
+        })
     }
 
     /// Rows with a hash at or above this cannot enter.
@@ -93,8 +105,8 @@ mod tests {
         let rows: Vec<(u64, u64)> = (0..1000u64)
             .map(|i| (crate::rng::iteration_hash(3, i), i))
             .collect();
-        let mut forward = BottomK::new(10, 1000, 1);
-        let mut backward = BottomK::new(10, 1000, 1);
+        let mut forward = BottomK::try_new(10, 1000, 1).unwrap();
+        let mut backward = BottomK::try_new(10, 1000, 1).unwrap();
         for &(h, i) in &rows {
             forward.offer(h, i, &[i as f64]);
         }

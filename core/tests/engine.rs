@@ -378,7 +378,7 @@ fn invalid_parameters_are_named_with_their_count_and_the_coverage_is_reported() 
         run(&m, &settings, 1, &Unobserved).summary.warnings,
         summary.warnings
     );
-    let mut stepper = scenarioforge_core::Stepper::new(m.clone(), settings.clone());
+    let mut stepper = scenarioforge_core::Stepper::new(m.clone(), settings.clone()).unwrap();
     while !stepper.is_done() {
         stepper.step(3);
     }

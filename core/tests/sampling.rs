@@ -501,7 +501,7 @@ fn precision_stops_at_the_first_chunk_that_meets_it() {
         out.elapsed_ms = 0;
         summaries.push(out.to_json());
     }
-    let mut stepper = Stepper::new(model, s);
+    let mut stepper = Stepper::new(model, s).unwrap();
     while !stepper.is_done() {
         stepper.step(3);
     }

@@ -22,7 +22,9 @@ use std::time::{Duration, Instant};
 use scenarioforge_core::convergence::History;
 use scenarioforge_core::cost;
 use scenarioforge_core::summary::Named;
-use scenarioforge_core::{ModelSpec, Observer, Progress, RunSettings, Status, Stop, compile, run};
+use scenarioforge_core::{
+    ModelSpec, Observer, Progress, RunSettings, Status, Stop, compile, try_run,
+};
 use sqlx::PgPool;
 use tokio::runtime::Handle;
 use uuid::Uuid;
@@ -334,11 +336,16 @@ impl Inner {
             outputs: Named(Vec::new()),
         })));
         let outcome = std::panic::catch_unwind(AssertUnwindSafe(|| {
-            run(&model, &job.settings, self.config.engine_threads, &observer)
+            try_run(&model, &job.settings, self.config.engine_threads, &observer)
         }));
         let elapsed = started.elapsed();
         let mut output = match outcome {
-            Ok(output) => output,
+            Ok(Ok(output)) => output,
+            Ok(Err(out_of_memory)) => {
+                tracing::error!(run = %id, error = %out_of_memory, "a run could not reserve its memory");
+                self.record_failure(id, &live, total, &out_of_memory.to_string());
+                return;
+            }
             Err(panic) => {
                 let what = panic
                     .downcast_ref::<&str>()

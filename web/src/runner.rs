@@ -5,6 +5,7 @@
 use std::sync::Arc;
 
 use leptos::prelude::*;
+use scenarioforge_core::cost;
 use scenarioforge_core::model::DEFAULT_MAX_ITERATIONS;
 use scenarioforge_core::{
     Checked, ModelSpec, Rejected, SampleTable, Settings, Stepper, Stop, Summary, check,
@@ -163,6 +164,11 @@ impl RunState {
 /// responsive, long enough that yielding costs little.
 const SLICE_MS: f64 = 40.0;
 
+/// The most memory a run in the page may need, by the engine's estimate: a quarter of the
+/// 4 GiB a wasm32 page can address at most, and what a tab can hold beside everything else.
+/// A bigger run goes to the server (or, placed in the browser, is refused).
+const BROWSER_MEMORY: u64 = 1 << 30;
+
 /// The window over which a run measures its speed in this browser, in ms from its start.
 const CALIBRATION_FROM_MS: f64 = 100.0;
 const CALIBRATION_MS: f64 = 300.0;
@@ -190,10 +196,28 @@ pub async fn run(state: RunState, spec: ModelSpec, placement: Placement, limit_s
         run_on_server(state, spec, "server").await;
         return;
     }
+    // The server's memory check too, against this page's own limit.
+    let estimate = cost::memory(&model, &settings, 1);
+    if let Some(message) = estimate.refusal(&model, BROWSER_MEMORY, "this browser's limit") {
+        if placement == Placement::Browser {
+            state.error.set(Some(message));
+            return;
+        }
+        state.note.set(format!("sent to the server: {message}"));
+        run_on_server(state, spec, "server").await;
+        return;
+    }
 
     state.start(settings.iterations, "browser");
     let started = browser::now_ms();
-    let mut stepper = Stepper::new(model, settings.clone());
+    let mut stepper = match Stepper::new(model, settings.clone()) {
+        Ok(s) => s,
+        Err(e) => {
+            state.live.set(None);
+            state.error.set(Some(e.to_string()));
+            return;
+        }
+    };
     // Calibration: the first slices measure this model's speed in this browser.
     let mut chunks = 1u64;
     let mut calibrated = false;

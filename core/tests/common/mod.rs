@@ -48,7 +48,7 @@ pub fn summary_json(model: &str, threads: usize) -> String {
 /// The same summary computed by a [`Stepper`], `chunks` chunks at a time, as the browser runs.
 pub fn stepped_summary_json(model: &str, chunks: u64) -> String {
     let (compiled, settings) = prepared(model);
-    let mut stepper = Stepper::new(compiled, settings);
+    let mut stepper = Stepper::new(compiled, settings).unwrap();
     while !stepper.is_done() {
         stepper.step(chunks);
     }

@@ -16,7 +16,7 @@ use std::time::{Duration, Instant};
 use clap::{Parser, Subcommand, ValueEnum};
 use scenarioforge_core::diag::{Diagnostic, render_all};
 use scenarioforge_core::model::{DEFAULT_MAX_ITERATIONS, PrecisionSpec, Sampling};
-use scenarioforge_core::{Checked, ModelSpec, SampleTable, Settings, check, run};
+use scenarioforge_core::{Checked, ModelSpec, SampleTable, Settings, check, try_run};
 
 use progress::CliObserver;
 
@@ -266,8 +266,9 @@ fn run_command(args: &RunArgs) -> Result<(), Failure> {
         show_progress,
     );
     let started = Instant::now();
-    let mut output = run(&model, &settings, threads, &observer);
+    let output = try_run(&model, &settings, threads, &observer);
     observer.finish();
+    let mut output = output.map_err(|e| Failure::Internal(e.to_string()))?;
     output.summary.elapsed_ms = started.elapsed().as_millis() as u64;
 
     if let Some(path) = &args.samples_csv {

@@ -75,15 +75,9 @@ impl RunRequest {
                 } else {
                     (config.max_run_memory, "MAX_RUN_MEMORY")
                 };
-                if estimate.total() > limit {
+                if let Some(message) = estimate.refusal(&model, limit, variable) {
                     return Err(ApiError::InvalidSettings {
-                        message: format!(
-                            "the run would need about {} of memory ({} for its sample of {} nodes and draws), above the limit of {} ({variable})",
-                            approx_bytes(estimate.total()),
-                            approx_bytes(estimate.sample),
-                            model.sample_slots().len(),
-                            approx_bytes(limit)
-                        ),
+                        message,
                         diagnostics: Vec::new(),
                     });
                 }
@@ -99,17 +93,6 @@ impl RunRequest {
                 diagnostics,
             )),
         }
-    }
-}
-
-/// `3221225472` as `3.0 GiB`, `1048576` as `1.0 MiB`.
-fn approx_bytes(n: u64) -> String {
-    const MIB: f64 = (1 << 20) as f64;
-    let mib = n as f64 / MIB;
-    if mib >= 1024.0 {
-        format!("{:.1} GiB", mib / 1024.0)
-    } else {
-        format!("{mib:.1} MiB")
     }
 }
 
