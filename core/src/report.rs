@@ -422,7 +422,7 @@ fn sensitivity(
 }
 
 /// Rows of the sample the screen of many drivers reads.
-const SCREEN_ROWS: usize = 2_000;
+pub(crate) const SCREEN_ROWS: usize = 2_000;
 
 /// The sources of each output worth measuring. An output that is itself one draw is not its
 /// own driver. One with more than `2 · MAX_DRIVERS` has them screened first on the first

@@ -471,3 +471,148 @@ fn sampling_precision_and_correlations_on_the_command_line() {
         "`y` cannot be correlated: it is not a stochastic input",
     );
 }
+
+/// The bytes of `memory: 1.0 MiB used by the run, 1.5 MiB estimated before it`.
+fn memory_line(stdout: &str) -> (f64, f64) {
+    let line = stdout
+        .lines()
+        .find_map(|l| l.strip_prefix("memory: "))
+        .unwrap_or_else(|| panic!("no memory line in {stdout}"));
+    let mib = |part: &str| -> f64 {
+        let (n, unit) = part.trim().split_once(' ').unwrap();
+        let n: f64 = n.parse().unwrap();
+        n * if unit.starts_with("GiB") { 1024.0 } else { 1.0 }
+    };
+    let (used, rest) = line.split_once(" used by the run, ").unwrap();
+    let estimate = rest.trim_end_matches(" estimated before it");
+    (mib(used), mib(estimate))
+}
+
+fn nodes_json(nodes: &[String], extra: &str) -> String {
+    format!(r#"{{"nodes": [{}]{extra}}}"#, nodes.join(","))
+}
+
+/// The engine's memory estimate (`core::cost::memory`, what MAX_RUN_MEMORY and MEMORY_BUDGET
+/// admit runs by) is above the peak memory the run added to the process, and within 1.5
+/// times it, for six shapes of model: wide, deep, many outputs, correlated, a large sample,
+/// many constant nodes (the sample of every node).
+#[test]
+fn the_memory_estimate_bounds_the_peak_within_half_again() {
+    let node = |id: String, expr: String, output: bool| {
+        format!(r#"{{"id": "{id}", "expr": "{expr}", "output": {output}}}"#)
+    };
+    let wide: Vec<String> = (0..1000)
+        .map(|i| node(format!("n{i}"), "normal(0, 1)".into(), false))
+        .chain([node(
+            "total".into(),
+            (0..1000)
+                .map(|i| format!("n{i}"))
+                .collect::<Vec<_>>()
+                .join(" + "),
+            true,
+        )])
+        .collect();
+    let deep: Vec<String> = (0..2000)
+        .map(|i| {
+            let prev = if i == 0 {
+                "0".to_string()
+            } else {
+                format!("d{}", i - 1)
+            };
+            node(format!("d{i}"), format!("{prev} + normal(0, 1)"), i == 1999)
+        })
+        .collect();
+    let many_outputs: Vec<String> = (0..200)
+        .map(|i| node(format!("i{i}"), "normal(0, 1)".into(), false))
+        .chain((0..1000).map(|j| {
+            node(
+                format!("o{j}"),
+                (0..200)
+                    .map(|i| format!("i{i}"))
+                    .collect::<Vec<_>>()
+                    .join(" + "),
+                true,
+            )
+        }))
+        .collect();
+    let correlated_inputs: Vec<String> = (0..45)
+        .map(|i| node(format!("c{i}"), "normal(0, 1)".into(), false))
+        .chain([node(
+            "total".into(),
+            (0..45)
+                .map(|i| format!("c{i}"))
+                .collect::<Vec<_>>()
+                .join(" + "),
+            true,
+        )])
+        .collect();
+    let pairs: Vec<String> = (0..45)
+        .flat_map(|a| {
+            ((a + 1)..45).map(move |b| format!(r#"{{"between": ["c{a}", "c{b}"], "rank": 0.3}}"#))
+        })
+        .collect();
+    let sample: Vec<String> = (0..20)
+        .map(|i| node(format!("s{i}"), "uniform(0, 1)".into(), i == 19))
+        .collect();
+    let constants: Vec<String> = (0..2000)
+        .map(|i| node(format!("k{i}"), "1".into(), false))
+        .chain([node("out".into(), "k0 + normal(0, 1)".into(), true)])
+        .collect();
+    let dir = std::env::temp_dir().join(format!("sf-cost-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let csv = dir.join("sample.csv");
+    let csv = csv.to_str().unwrap();
+    let shapes: Vec<(&str, String, Vec<&str>)> = vec![
+        ("wide", nodes_json(&wide, ""), vec!["--iterations", "20000"]),
+        ("deep", nodes_json(&deep, ""), vec!["--iterations", "20000"]),
+        (
+            "many outputs",
+            nodes_json(&many_outputs, ""),
+            vec!["--iterations", "20000"],
+        ),
+        (
+            "correlated",
+            nodes_json(
+                &correlated_inputs,
+                &format!(r#", "correlations": [{}]"#, pairs.join(",")),
+            ),
+            vec!["--iterations", "100000"],
+        ),
+        (
+            "large sample",
+            nodes_json(&sample, ""),
+            vec![
+                "--iterations",
+                "400000",
+                "--sample-size",
+                "400000",
+                "--samples-csv",
+                csv,
+            ],
+        ),
+        (
+            "constants",
+            nodes_json(&constants, ""),
+            vec!["--iterations", "20000"],
+        ),
+    ];
+    let mut wrong = Vec::new();
+    for (name, model, args) in shapes {
+        let mut all = vec!["run", "-"];
+        all.extend(args);
+        let out = with_stdin(&all, &model);
+        assert_eq!(out.status.code(), Some(0), "{name}: {}", text(&out.stderr));
+        let (used, estimate) = memory_line(&text(&out.stdout));
+        eprintln!(
+            "{name}: used {used:.1} MiB, estimated {estimate:.1} MiB ({:.2}x)",
+            estimate / used
+        );
+        if !(used <= estimate && estimate <= 1.5 * used) {
+            wrong.push(format!(
+                "{name}: used {used:.1} MiB, estimated {estimate:.1} MiB"
+            ));
+        }
+    }
+    std::fs::remove_dir_all(&dir).ok();
+    assert!(wrong.is_empty(), "{wrong:#?}");
+}

@@ -1,5 +1,6 @@
 //! The summary as a table for people: aligned columns, units, thousands separators.
 
+use scenarioforge_core::cost::approx_bytes;
 use scenarioforge_core::model::thousands;
 use scenarioforge_core::summary::SemMethod;
 use scenarioforge_core::{ModelSpec, Status, Summary};
@@ -40,7 +41,14 @@ fn percent(p: f64) -> String {
     }
 }
 
-pub fn table(spec: &ModelSpec, summary: &Summary, threads: usize) -> String {
+/// What a run's memory was, against what the engine estimated before it (bytes).
+#[derive(Clone, Copy, Debug)]
+pub struct Memory {
+    pub used: u64,
+    pub estimate: u64,
+}
+
+pub fn table(spec: &ModelSpec, summary: &Summary, threads: usize, memory: Memory) -> String {
     let unit_of = |id: &str| {
         spec.nodes
             .iter()
@@ -60,11 +68,14 @@ pub fn table(spec: &ModelSpec, summary: &Summary, threads: usize) -> String {
         Status::Cancelled => "CANCELLED (partial results)".to_string(),
     };
     let mut out = format!(
-        "{title}: {} iterations, seed {}, {status} in {:.2} s on {threads} thread{}\n\n",
+        "{title}: {} iterations, seed {}, {status} in {:.2} s on {threads} thread{}\n\
+         memory: {} used by the run, {} estimated before it\n\n",
         thousands(summary.iterations),
         summary.seed,
         summary.elapsed_ms as f64 / 1000.0,
-        if threads == 1 { "" } else { "s" }
+        if threads == 1 { "" } else { "s" },
+        approx_bytes(memory.used),
+        approx_bytes(memory.estimate),
     );
 
     let header = [

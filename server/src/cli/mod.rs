@@ -16,7 +16,7 @@ use std::time::{Duration, Instant};
 use clap::{Parser, Subcommand, ValueEnum};
 use scenarioforge_core::diag::{Diagnostic, render_all};
 use scenarioforge_core::model::{DEFAULT_MAX_ITERATIONS, PrecisionSpec, Sampling};
-use scenarioforge_core::{Checked, ModelSpec, SampleTable, Settings, check, try_run};
+use scenarioforge_core::{Checked, ModelSpec, SampleTable, Settings, check, cost, try_run};
 
 use progress::CliObserver;
 
@@ -266,7 +266,16 @@ fn run_command(args: &RunArgs) -> Result<(), Failure> {
         show_progress,
     );
     let started = Instant::now();
+    let estimate = cost::memory(&model, &settings, threads).total();
+    let before = scenarioforge_server::telemetry::memory().0;
     let output = try_run(&model, &settings, threads, &observer);
+    // The growth of the peak over what the process held before the run.
+    let memory = format::Memory {
+        used: scenarioforge_server::telemetry::memory()
+            .1
+            .saturating_sub(before),
+        estimate,
+    };
     observer.finish();
     let mut output = output.map_err(|e| Failure::Internal(e.to_string()))?;
     output.summary.elapsed_ms = started.elapsed().as_millis() as u64;
@@ -278,7 +287,7 @@ fn run_command(args: &RunArgs) -> Result<(), Failure> {
     }
     let text = match args.format {
         Format::Json => format!("{}\n", output.summary.to_json()),
-        Format::Table => format::table(&spec, &output.summary, threads),
+        Format::Table => format::table(&spec, &output.summary, threads, memory),
     };
     let mut stdout = std::io::stdout().lock();
     stdout
