@@ -67,14 +67,16 @@ impl MemoryEstimate {
     }
 }
 
-/// `3221225472` as `3.0 GiB`, `1048576` as `1.0 MiB`.
+/// `3221225472` as `3.0 GiB`, `1048576` as `1.0 MiB`, `2048` as `2.0 KiB`.
 pub fn approx_bytes(n: u64) -> String {
     const MIB: f64 = (1 << 20) as f64;
     let mib = n as f64 / MIB;
     if mib >= 1024.0 {
         format!("{:.1} GiB", mib / 1024.0)
-    } else {
+    } else if mib >= 1.0 {
         format!("{mib:.1} MiB")
+    } else {
+        format!("{:.1} KiB", n as f64 / 1024.0)
     }
 }
 

@@ -49,6 +49,9 @@ pub struct Config {
     pub memory_budget: u64,
     /// Where `memory_budget` came from, in words (for the log and `/health`).
     pub memory_budget_source: String,
+    /// `MAX_SUMMARY_SIZE`: the most bytes a run's stored summary may take; a run whose
+    /// summary is bigger fails, saying so, rather than be stored.
+    pub max_summary_size: usize,
     /// `HEADER_READ_TIMEOUT` (ms): a connection that has not sent a whole request head within
     /// this, whether it just opened or is idle between requests, is closed.
     pub header_read_timeout: Duration,
@@ -201,6 +204,13 @@ impl Config {
             },
             memory_budget,
             memory_budget_source,
+            max_summary_size: match vars.get("MAX_SUMMARY_SIZE")? {
+                None => 64 << 20,
+                Some(text) => parse_size(&text).map_err(|message| ConfigError {
+                    variable: "MAX_SUMMARY_SIZE",
+                    message,
+                })?,
+            },
             sample_rows: vars.number(
                 "SAMPLE_ROWS",
                 10_000,

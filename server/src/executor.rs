@@ -60,6 +60,8 @@ pub struct ExecutorConfig {
     pub engine_threads: usize,
     /// `MEMORY_BUDGET`, in bytes (see [`Budget`]).
     pub memory_budget: u64,
+    /// `MAX_SUMMARY_SIZE`, in bytes.
+    pub max_summary_size: usize,
     /// A test hook (`SCENARIOFORGE_TEST_ABORT_MODEL`): a run of a model with this name
     /// aborts the process once it is marked running, as a run that crashes the server would.
     pub abort_model: Option<String>,
@@ -377,6 +379,15 @@ impl Inner {
             Status::Cancelled => "cancelled",
         };
         let summary = output.summary.to_json();
+        if summary.len() > self.config.max_summary_size {
+            let message = format!(
+                "the summary would take {}, above the {} a stored summary may (MAX_SUMMARY_SIZE): fewer outputs or thresholds make it smaller",
+                cost::approx_bytes(summary.len() as u64),
+                cost::approx_bytes(self.config.max_summary_size as u64)
+            );
+            self.record_failure(id, &live, total, &message);
+            return;
+        }
         let warnings = serde_json::to_value(&output.summary.warnings).unwrap_or_default();
         let convergence =
             serde_json::to_value(lock(&observer.history).points()).unwrap_or_default();

@@ -48,6 +48,7 @@ impl AppState {
                 max_simulation_time: config.max_simulation_time,
                 engine_threads: std::thread::available_parallelism().map_or(1, |n| n.get()),
                 memory_budget: config.memory_budget,
+                max_summary_size: config.max_summary_size,
                 abort_model: std::env::var("SCENARIOFORGE_TEST_ABORT_MODEL").ok(),
             },
             pool.clone(),

@@ -644,3 +644,21 @@ async fn runs_wait_queued_for_memory_and_one_above_the_budget_is_422() {
     assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{answer}");
     assert_error(&answer, "invalid_settings", "(MEMORY_BUDGET)");
 }
+
+/// MAX_SUMMARY_SIZE: a run whose summary is bigger fails, naming the limit, and is not stored
+/// half-way.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_summary_above_max_summary_size_fails_the_run_naming_it() {
+    let app = TestApp::spawn_with(&[("MAX_SUMMARY_SIZE", "2kb")]).await;
+    let (id, _) = app
+        .create_run(&model(STARTUP), &json!({"iterations": 4096}))
+        .await;
+    let run = app.wait_finished(&id).await;
+    assert_eq!(run["status"], "failed", "{run}");
+    let error = run["error"].as_str().unwrap();
+    assert!(
+        error.contains("above the 2.0 KiB a stored summary may (MAX_SUMMARY_SIZE)"),
+        "{error}"
+    );
+    assert!(run["summary"].is_null(), "{run}");
+}
