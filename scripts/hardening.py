@@ -12,6 +12,8 @@ Started by scripts/hardening.sh, which builds the server and starts a PostgreSQL
             completes once with the summary the command line gives.
   outage    PostgreSQL stopped for OUTAGE_S seconds under load: 503 with Retry-After,
             /health degraded, no crash, runs finished and stored after it returns.
+  abuse     every reproduction of the bounded-cost issue against a server limited to 1 GiB,
+            alone and all at once (scripts/hardening_abuse.py).
 
 Prints a table per phase and exits non-zero if any check fails. Python standard library only.
 """
@@ -24,6 +26,8 @@ import statistics
 import subprocess
 import sys
 import time
+
+import hardening_abuse
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 BIN = os.path.join(ROOT, "target", "release", "scenarioforge")
@@ -99,11 +103,12 @@ class Conn:
 
 
 class Server:
-    def __init__(self, port, env):
-        self.port, self.env, self.proc = port, env, None
+    def __init__(self, port, env, preexec=None):
+        self.port, self.env, self.proc, self.preexec = port, env, None, preexec
 
     def start(self):
         self.proc = subprocess.Popen([BIN, "serve"], env=self.env, stdout=subprocess.DEVNULL,
+                                     preexec_fn=self.preexec,
                                      stderr=open(os.path.join(ROOT, ".data", "hardening-server.log"), "a"))
         deadline = time.time() + 60
         while time.time() < deadline:
@@ -515,7 +520,7 @@ async def main():
     server = Server(port, env)
     server.start()
     try:
-        phases = sys.argv[1:] or ["load", "bigruns", "cores", "streams", "sigkill", "outage"]
+        phases = sys.argv[1:] or ["load", "bigruns", "cores", "streams", "sigkill", "outage", "abuse"]
         if "load" in phases:
             await load_phase(server)
         if "bigruns" in phases:
@@ -534,6 +539,10 @@ async def main():
             await sigkill_phase(server, os.environ["DATABASE_URL"])
         if "outage" in phases:
             await outage_phase(server, os.environ["PG_CTL_STOP"], os.environ["PG_CTL_START"])
+        if "abuse" in phases:
+            server.kill(signal.SIGTERM)
+            await hardening_abuse.abuse_phase(sys.modules[__name__], env, port)
+            server.start()
     finally:
         if server.proc.poll() is None:
             server.kill(signal.SIGTERM)

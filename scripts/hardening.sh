@@ -2,13 +2,14 @@
 # Load and fault checks of the real server, over loopback, with a PostgreSQL of their own (a
 # fresh cluster on port 54398, so the development database is never touched):
 #
-#   scripts/hardening.sh [load] [bigruns] [cores] [streams] [sigkill] [outage]   (all; ~7 minutes)
+#   scripts/hardening.sh [load] [bigruns] [cores] [streams] [sigkill] [outage] [abuse]   (all; ~8 minutes)
 #
 # load: 200 clients submitting runs for 60 s plus 1,000 /health requests a second; bigruns:
 # four concurrent 10M-iteration runs of wide50 (peak RSS); cores: eight 1M wide50 runs at once
 # against the same eight in turn (runs share the cores, so no slower); streams: 1,000 SSE clients
 # on a running run, on its own process and on another (RSS, the run's time, one poller); sigkill:
-# the server killed mid-run and restarted; outage: PostgreSQL stopped for 30 s under load.
+# the server killed mid-run and restarted; outage: PostgreSQL stopped for 30 s under load; abuse:
+# every reproduction of the bounded-cost issue against a server limited to 1 GiB.
 # CLIENTS, LOAD_S, HEALTH_RPS and OUTAGE_S change the sizes. Prints the figures and fails if
 # a check does. Not part of scripts/test.sh: it takes minutes and needs the machine to itself.
 set -euo pipefail

@@ -364,6 +364,9 @@ fn sensitivity(
         if candidates[o].is_none() || skip() {
             return None;
         }
+        if candidates[o].as_ref().is_some_and(Vec::is_empty) {
+            return Some((model.nodes[output].id.clone(), Vec::new()));
+        }
         let y = column(output);
         let ranked_y = all_finite(&y).then(|| (Ranked::new(&y), Centred::new(&y)));
         let mut drivers: Vec<Driver> = candidates[o]

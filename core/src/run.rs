@@ -55,9 +55,12 @@ pub trait Observer: Sync {
     }
     /// Called by an engine thread before it computes a chunk, and may wait: a caller running
     /// several runs at once (the server) hands out its cores here, so that however many runs
-    /// there are, no more chunks compute at once than there are cores. [`Observer::end_chunk`]
-    /// follows, even if the chunk panics.
-    fn begin_chunk(&self) {}
+    /// there are, no more chunks compute at once than there are cores. False when the run
+    /// was stopped while it waited: the chunk is then abandoned, and no
+    /// [`Observer::end_chunk`] follows; otherwise one does, even if the chunk panics.
+    fn begin_chunk(&self) -> bool {
+        true
+    }
     fn end_chunk(&self) {}
 }
 
@@ -65,9 +68,8 @@ pub trait Observer: Sync {
 struct ChunkTurn<'a>(&'a dyn Observer);
 
 impl<'a> ChunkTurn<'a> {
-    fn take(observer: &'a dyn Observer) -> ChunkTurn<'a> {
-        observer.begin_chunk();
-        ChunkTurn(observer)
+    fn take(observer: &'a dyn Observer) -> Option<ChunkTurn<'a>> {
+        observer.begin_chunk().then_some(ChunkTurn(observer))
     }
 }
 
@@ -802,7 +804,14 @@ impl Shared<'_> {
             asked.set(self.observer.should_stop());
             asked.get().is_some()
         };
-        let done = worker.chunk(self.model, self.settings, chunk, threshold, &stop);
+        let done = match turn {
+            Some(_) => worker.chunk(self.model, self.settings, chunk, threshold, &stop),
+            // Stopped while it waited for a core.
+            None => {
+                stop();
+                None
+            }
+        };
         drop(turn);
         let Some((n, moments)) = done else {
             // Abandoned part-way: the chunks done are those completed, not a prefix, and

@@ -574,8 +574,8 @@ impl Observer for RunObserver<'_> {
         }
     }
 
-    fn begin_chunk(&self) {
-        self.executor.cores.take();
+    fn begin_chunk(&self) -> bool {
+        self.executor.cores.take(|| self.should_stop().is_some())
     }
 
     fn end_chunk(&self) {
@@ -615,12 +615,22 @@ impl Cores {
         }
     }
 
-    fn take(&self) {
+    /// Takes a core, waiting for one; false, without one, when `give_up` says so first (it
+    /// is asked every 10 ms: a run's deadline holds while it waits).
+    fn take(&self, give_up: impl Fn() -> bool) -> bool {
         let mut free = lock(&self.free);
         while *free == 0 {
-            free = self.freed.wait(free).unwrap_or_else(|e| e.into_inner());
+            if give_up() {
+                return false;
+            }
+            free = self
+                .freed
+                .wait_timeout(free, Duration::from_millis(10))
+                .unwrap_or_else(|e| e.into_inner())
+                .0;
         }
         *free -= 1;
+        true
     }
 
     fn give(&self) {

@@ -33,6 +33,8 @@ pub struct AppState {
     pub streams: Arc<StreamCount>,
     /// The database pollers of runs watched here but executing elsewhere, one per run.
     pub remote: Arc<RemoteFeeds>,
+    /// When the database last answered `/health` (see `routes::health`).
+    pub db_answered: Arc<std::sync::Mutex<Option<Instant>>>,
     shutdown: watch::Sender<bool>,
 }
 
@@ -66,6 +68,7 @@ impl AppState {
             )),
             streams: Arc::new(StreamCount::default()),
             remote: Arc::new(RemoteFeeds::default()),
+            db_answered: Arc::new(std::sync::Mutex::new(None)),
             shutdown: watch::channel(false).0,
         })
     }
