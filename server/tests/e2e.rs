@@ -53,6 +53,11 @@ async fn the_app_end_to_end() {
     let result = correlation_scenario(&session, &base).await;
     let _ = session.close().await;
     result.unwrap();
+
+    let session = driver.session().await;
+    let result = memory_scenario(&session, &base).await;
+    let _ = session.close().await;
+    result.unwrap();
     eprintln!("e2e: passed in {:.1?}", started.elapsed());
 }
 
@@ -342,6 +347,55 @@ async fn correlation_scenario(c: &Client, base: &str) -> Result<(), String> {
     )?;
     select(c, ".scatter-explorer select.scatter-y", "profit").await?;
     wait_text(c, ".scatter-caption", "profit against demand").await?;
+    Ok(())
+}
+
+/// A run whose memory the engine estimates above the page's 1 GiB: refused in the browser with
+/// the server's message, and, placed automatically, sent to the server, which keeps at most
+/// `SAMPLE_ROWS` of its rows and so runs it.
+async fn memory_scenario(c: &Client, base: &str) -> Result<(), String> {
+    c.goto(&format!("{base}/")).await.map_err(e)?;
+    // 200 inputs: a sample of 1,000,000 rows of them is about 3 GiB.
+    let mut nodes: Vec<Value> = (0..200)
+        .map(|i| json!({"id": format!("x{i}"), "expr": "normal(0, 1)"}))
+        .collect();
+    nodes.push(json!({"id": "total", "expr": "x0 + x1", "output": true}));
+    let model = json!({"name": "Too wide for the page", "nodes": nodes,
+                       "settings": {"iterations": 1_000_000, "sample_size": 1_000_000}});
+    let path = std::env::temp_dir().join(format!("sf-e2e-wide-{}.json", std::process::id()));
+    std::fs::write(&path, model.to_string()).map_err(e)?;
+    let input = wait_find(c, "input[type=file]").await?;
+    input
+        .send_keys(path.to_str().ok_or("a UTF-8 path")?)
+        .await
+        .map_err(e)?;
+    wait_value(c, "input.model-name", "Too wide for the page").await?;
+    let _ = std::fs::remove_file(&path);
+    select(c, ".run-panel select.placement", "browser").await?;
+    click(c, &wait_find(c, "button.run").await?).await?;
+    wait_text(
+        c,
+        ".run-panel p.error",
+        "above the limit of 1.0 GiB (this browser's limit)",
+    )
+    .await?;
+    wait_text(
+        c,
+        ".run-panel p.error",
+        "for its sample of 201 nodes and draws",
+    )
+    .await?;
+    screenshot(c, "browser-memory").await?;
+    select(c, ".run-panel select.placement", "auto").await?;
+    click(c, &wait_find(c, "button.run").await?).await?;
+    wait_text(
+        c,
+        ".run-panel .note",
+        "sent to the server: the run would need about",
+    )
+    .await?;
+    wait_text(c, "section.results .results-head p", "1,000,000 iterations").await?;
+    wait_text(c, "section.results .results-head p", "ran on the server").await?;
     Ok(())
 }
 
