@@ -32,14 +32,22 @@ async fn health(State(state): State<AppState>) -> Response {
         .lock()
         .map(|t| t.is_some_and(|t| t.elapsed() < DB_RECENT))
         .unwrap_or(false);
-    let reachable = match tokio::time::timeout(DB_QUICK, db::ping(&state.pool, timeout)).await {
-        Ok(answered) => answered,
+    // The ping runs on a task of its own and is never cancelled: a query cut off part-way
+    // would cost the pool its connection. An answer slower than DB_QUICK is left to finish
+    // in the background (it still records when the database answered).
+    let (pool, answered) = (state.pool.clone(), state.db_answered.clone());
+    let mut ping = tokio::spawn(async move {
+        let up = db::ping(&pool, timeout).await;
+        if up && let Ok(mut t) = answered.lock() {
+            *t = Some(std::time::Instant::now());
+        }
+        up
+    });
+    let reachable = match tokio::time::timeout(DB_QUICK, &mut ping).await {
+        Ok(up) => up.unwrap_or(false),
         Err(_) if recent => true,
-        Err(_) => db::ping(&state.pool, timeout.saturating_sub(DB_QUICK)).await,
+        Err(_) => ping.await.unwrap_or(false),
     };
-    if reachable && let Ok(mut t) = state.db_answered.lock() {
-        *t = Some(std::time::Instant::now());
-    }
     // Up, and migrated: until then requests that need the database would fail.
     let ready = reachable && state.database_ready();
     let (rss, peak) = telemetry::memory();
