@@ -361,17 +361,17 @@ fn sensitivity(
     let outputs: Vec<(usize, usize)> = model.outputs.iter().copied().enumerate().collect();
     let lists = par_map(&outputs, threads, |&(o, output)| {
         // An output whose candidates were not screened is skipped too.
-        if candidates[o].is_none() || skip() {
+        let list = candidates[o].as_ref()?;
+        if skip() {
             return None;
         }
-        if candidates[o].as_ref().is_some_and(Vec::is_empty) {
+        if list.is_empty() {
             return Some((model.nodes[output].id.clone(), Vec::new()));
         }
         let y = column(output);
         let ranked_y = all_finite(&y).then(|| (Ranked::new(&y), Centred::new(&y)));
-        let mut drivers: Vec<Driver> = candidates[o]
+        let mut drivers: Vec<Driver> = list
             .iter()
-            .flatten()
             .map(|&s| {
                 let rx = used.binary_search(&s).ok().and_then(|k| ranked[k].as_ref());
                 let (rho, share) = match (rx, &ranked_y) {

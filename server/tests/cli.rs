@@ -501,17 +501,21 @@ fn the_memory_estimate_bounds_the_peak_within_half_again() {
     let node = |id: String, expr: String, output: bool| {
         format!(r#"{{"id": "{id}", "expr": "{expr}", "output": {output}}}"#)
     };
-    let wide: Vec<String> = (0..1000)
-        .map(|i| node(format!("n{i}"), "normal(0, 1)".into(), false))
-        .chain([node(
-            "total".into(),
-            (0..1000)
-                .map(|i| format!("n{i}"))
-                .collect::<Vec<_>>()
-                .join(" + "),
-            true,
-        )])
-        .collect();
+    // `prefix0 + prefix1 + ...`, the first `n`.
+    let sum = |prefix: &str, n: usize| {
+        (0..n)
+            .map(|i| format!("{prefix}{i}"))
+            .collect::<Vec<_>>()
+            .join(" + ")
+    };
+    // `n` normal inputs and their sum, the one output.
+    let summed = |prefix: &str, n: usize| -> Vec<String> {
+        (0..n)
+            .map(|i| node(format!("{prefix}{i}"), "normal(0, 1)".into(), false))
+            .chain([node("total".into(), sum(prefix, n), true)])
+            .collect()
+    };
+    let wide = summed("n", 1000);
     let deep: Vec<String> = (0..2000)
         .map(|i| {
             let prev = if i == 0 {
@@ -524,28 +528,9 @@ fn the_memory_estimate_bounds_the_peak_within_half_again() {
         .collect();
     let many_outputs: Vec<String> = (0..200)
         .map(|i| node(format!("i{i}"), "normal(0, 1)".into(), false))
-        .chain((0..1000).map(|j| {
-            node(
-                format!("o{j}"),
-                (0..200)
-                    .map(|i| format!("i{i}"))
-                    .collect::<Vec<_>>()
-                    .join(" + "),
-                true,
-            )
-        }))
+        .chain((0..1000).map(|j| node(format!("o{j}"), sum("i", 200), true)))
         .collect();
-    let correlated_inputs: Vec<String> = (0..45)
-        .map(|i| node(format!("c{i}"), "normal(0, 1)".into(), false))
-        .chain([node(
-            "total".into(),
-            (0..45)
-                .map(|i| format!("c{i}"))
-                .collect::<Vec<_>>()
-                .join(" + "),
-            true,
-        )])
-        .collect();
+    let correlated_inputs = summed("c", 45);
     let pairs: Vec<String> = (0..45)
         .flat_map(|a| {
             ((a + 1)..45).map(move |b| format!(r#"{{"between": ["c{a}", "c{b}"], "rank": 0.3}}"#))

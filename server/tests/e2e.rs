@@ -106,8 +106,7 @@ async fn editor_scenario(c: &Client, driver: &ChromeDriver, base: &str) -> Resul
     // Run in this browser: results table, histogram, tornado.
     set_iterations(c, "20,000").await?;
     wait_gone(c, ".run-panel .field-error").await?;
-    select(c, ".run-panel select.placement", "browser").await?;
-    click(c, &wait_find(c, "button.run").await?).await?;
+    run_placed(c, "browser").await?;
     wait_text(c, "section.results .results-head p", "ran in this browser").await?;
     wait_text(c, "section.results .results-head p", "20,000 iterations").await?;
     // Regression: the results rendered about 2,100 px below the fold and the page stayed
@@ -259,8 +258,7 @@ async fn editor_scenario(c: &Client, driver: &ChromeDriver, base: &str) -> Resul
     let invalid = "normal(revenue - costs, churn - 0.05)";
     retype(c, &formula, invalid).await?;
     set_iterations(c, "20,000").await?;
-    select(c, ".run-panel select.placement", "browser").await?;
-    click(c, &wait_find(c, "button.run").await?).await?;
+    run_placed(c, "browser").await?;
     wait_text(c, "section.results .results-head p", "20,000 iterations").await?;
     wait_text(c, "section.results .warnings .lost", "`profit` covers").await?;
     wait_text(
@@ -313,8 +311,7 @@ async fn correlation_scenario(c: &Client, base: &str) -> Result<(), String> {
     // Latin hypercube (the example's choice) and its precision target, run in the browser.
     wait_value(c, ".run-panel select.sampling", "latin_hypercube").await?;
     wait_value(c, ".run-panel input.precision-relative", "1").await?;
-    select(c, ".run-panel select.placement", "browser").await?;
-    click(c, &wait_find(c, "button.run").await?).await?;
+    run_placed(c, "browser").await?;
     wait_text(c, "section.results .results-head p", "converged").await?;
     let summary = summary_json(c).await?;
     check(
@@ -371,8 +368,7 @@ async fn memory_scenario(c: &Client, base: &str) -> Result<(), String> {
         .map_err(e)?;
     wait_value(c, "input.model-name", "Too wide for the page").await?;
     let _ = std::fs::remove_file(&path);
-    select(c, ".run-panel select.placement", "browser").await?;
-    click(c, &wait_find(c, "button.run").await?).await?;
+    run_placed(c, "browser").await?;
     wait_text(
         c,
         ".run-panel p.error",
@@ -386,8 +382,7 @@ async fn memory_scenario(c: &Client, base: &str) -> Result<(), String> {
     )
     .await?;
     screenshot(c, "browser-memory").await?;
-    select(c, ".run-panel select.placement", "auto").await?;
-    click(c, &wait_find(c, "button.run").await?).await?;
+    run_placed(c, "auto").await?;
     wait_text(
         c,
         ".run-panel .note",
@@ -397,6 +392,12 @@ async fn memory_scenario(c: &Client, base: &str) -> Result<(), String> {
     wait_text(c, "section.results .results-head p", "1,000,000 iterations").await?;
     wait_text(c, "section.results .results-head p", "ran on the server").await?;
     Ok(())
+}
+
+/// Chooses where the run goes (`browser`, `auto`, `server`) and starts it.
+async fn run_placed(c: &Client, placement: &str) -> Result<(), String> {
+    select(c, ".run-panel select.placement", placement).await?;
+    click(c, &wait_find(c, "button.run").await?).await
 }
 
 /// Moves a range input to `value` as dragging it would: an `input` event per change.
