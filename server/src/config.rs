@@ -43,6 +43,11 @@ pub struct Config {
     /// `MAX_RUN_MEMORY`: the most memory one run may need, by the engine's estimate
     /// (`core::cost::memory`); a run estimated above it is refused with `422`.
     pub max_run_memory: u64,
+    /// `MAX_RUN_WORK` (s): the most work one run may need, in seconds of one core by the
+    /// engine's estimate (`core::cost::work`, an upper bound); a run estimated above it is
+    /// refused with `422`. Unset, no run is refused for its work: `MAX_SIMULATION_TIME`
+    /// still stops every run.
+    pub max_run_work: Option<u64>,
     /// `MEMORY_BUDGET`: the memory all runs executing at once may need, by the same estimate;
     /// a run starts only when it fits in what is left, and waits queued until then. Default:
     /// half the cgroup's memory limit, or of the memory available at start-up.
@@ -201,6 +206,10 @@ impl Config {
                     variable: "MAX_RUN_MEMORY",
                     message,
                 })? as u64,
+            },
+            max_run_work: match vars.get("MAX_RUN_WORK")? {
+                None => None,
+                Some(_) => Some(vars.number("MAX_RUN_WORK", 0, 1, u64::MAX)?),
             },
             memory_budget,
             memory_budget_source,

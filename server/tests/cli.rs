@@ -59,7 +59,13 @@ fn every_example_runs_and_checks() {
             "{name}: {}",
             text(&check.stderr)
         );
-        assert!(text(&check.stdout).starts_with("ok: "), "{name}");
+        let checked = text(&check.stdout);
+        assert!(checked.starts_with("ok: "), "{name}");
+        // What a run would cost, before it is paid for.
+        assert!(
+            checked.contains("iterations: up to about ") && checked.contains("of one core's work"),
+            "{name}: {checked}"
+        );
 
         let table = scenarioforge(&["run", &path, "--iterations", "20000"]);
         assert_eq!(
@@ -74,6 +80,10 @@ fn every_example_runs_and_checks() {
             "{name}: {table}"
         );
         assert!(table.contains("top drivers"), "{name}: {table}");
+        assert!(
+            table.contains("of CPU used by the run, up to "),
+            "{name}: {table}"
+        );
 
         let summary = json_summary(&scenarioforge(&[
             "run",

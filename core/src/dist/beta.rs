@@ -36,6 +36,10 @@ impl Beta {
         }
     }
 
+    pub(super) fn shapes(&self) -> (f64, f64) {
+        self.shapes
+    }
+
     #[inline]
     pub fn sample(&self, rng: &mut Stream) -> f64 {
         if self.a.boosted() || self.b.boosted() {

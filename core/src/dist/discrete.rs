@@ -112,6 +112,11 @@ impl Discrete {
         }
     }
 
+    /// How many (value, weight) pairs were given.
+    pub(super) fn pairs(&self) -> usize {
+        self.values.len()
+    }
+
     /// The smallest and largest values that can be drawn.
     pub(super) fn range(&self) -> (f64, f64) {
         self.possible()

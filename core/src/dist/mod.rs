@@ -53,6 +53,7 @@ mod triangular;
 mod truncated;
 mod uniform;
 mod weibull;
+mod work;
 mod ziggurat;
 
 pub use bernoulli::Bernoulli;

@@ -37,6 +37,19 @@ pub struct Truncated {
     method: Method,
 }
 
+/// How a truncation draws, in the terms its cost depends on.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub(super) enum Drawn {
+    /// By a closed form (or, far in a normal's tail, a rejection that accepts almost
+    /// always): a few of the base's operations a value.
+    Closed,
+    /// By rejection from the base, which accepts `mass` of its proposals (at least
+    /// `REJECT_FROM_MASS`); by the base's quantile on the window under Latin hypercube.
+    Rejected { mass: f64 },
+    /// By the base's quantile on the window, one CDF search a value.
+    Inverted,
+}
+
 #[derive(Clone, Debug)]
 enum Method {
     Normal(TruncNormal),
@@ -76,6 +89,21 @@ impl Truncated {
     /// The distribution being conditioned.
     pub fn base(&self) -> &Dist {
         &self.base
+    }
+
+    /// How a value is drawn, for what it costs (`dist::work`).
+    pub(super) fn drawn(&self) -> Drawn {
+        match &self.method {
+            Method::Normal(_)
+            | Method::LogNormal(_)
+            | Method::Triangular(_)
+            | Method::Exponential { .. }
+            | Method::Weibull { .. } => Drawn::Closed,
+            Method::Reject(_, window) => Drawn::Rejected {
+                mass: window.mass(),
+            },
+            Method::Invert(..) => Drawn::Inverted,
+        }
     }
 
     #[inline]

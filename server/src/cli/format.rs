@@ -1,6 +1,6 @@
 //! The summary as a table for people: aligned columns, units, thousands separators.
 
-use scenarioforge_core::cost::approx_bytes;
+use scenarioforge_core::cost::{approx_bytes, approx_seconds};
 use scenarioforge_core::model::thousands;
 use scenarioforge_core::summary::SemMethod;
 use scenarioforge_core::{ModelSpec, Status, Summary};
@@ -41,14 +41,17 @@ fn percent(p: f64) -> String {
     }
 }
 
-/// What a run's memory was, against what the engine estimated before it (bytes).
+/// What a run's memory (bytes) and work (CPU seconds) were, against what the engine
+/// estimated before it.
 #[derive(Clone, Copy, Debug)]
-pub struct Memory {
-    pub used: u64,
-    pub estimate: u64,
+pub struct Cost {
+    pub memory: u64,
+    pub memory_estimate: u64,
+    pub cpu_seconds: f64,
+    pub work_estimate: f64,
 }
 
-pub fn table(spec: &ModelSpec, summary: &Summary, threads: usize, memory: Memory) -> String {
+pub fn table(spec: &ModelSpec, summary: &Summary, threads: usize, cost: Cost) -> String {
     let unit_of = |id: &str| {
         spec.nodes
             .iter()
@@ -69,13 +72,16 @@ pub fn table(spec: &ModelSpec, summary: &Summary, threads: usize, memory: Memory
     };
     let mut out = format!(
         "{title}: {} iterations, seed {}, {status} in {:.2} s on {threads} thread{}\n\
-         memory: {} used by the run, {} estimated before it\n\n",
+         memory: {} used by the run, {} estimated before it\n\
+         work: {} of CPU used by the run, up to {} estimated before it\n\n",
         thousands(summary.iterations),
         summary.seed,
         summary.elapsed_ms as f64 / 1000.0,
         if threads == 1 { "" } else { "s" },
-        approx_bytes(memory.used),
-        approx_bytes(memory.estimate),
+        approx_bytes(cost.memory),
+        approx_bytes(cost.memory_estimate),
+        approx_seconds(cost.cpu_seconds),
+        approx_seconds(cost.work_estimate),
     );
 
     let header = [

@@ -15,10 +15,11 @@ use std::time::{Duration, Instant};
 
 use clap::{Parser, Subcommand, ValueEnum};
 use scenarioforge_core::diag::{Diagnostic, render_all};
-use scenarioforge_core::model::{DEFAULT_MAX_ITERATIONS, PrecisionSpec, Sampling};
+use scenarioforge_core::model::{DEFAULT_MAX_ITERATIONS, PrecisionSpec, Sampling, thousands};
 use scenarioforge_core::{Checked, ModelSpec, SampleTable, Settings, check, cost, try_run};
 
 use progress::CliObserver;
+use scenarioforge_server::telemetry;
 
 #[derive(Debug, Parser)]
 #[command(
@@ -196,9 +197,11 @@ fn checked(
 
 fn check_command(path: &Path) -> Result<(), Failure> {
     let spec = load(path)?;
-    let Checked { model, .. } = checked(&spec, &Settings::default(), DEFAULT_MAX_ITERATIONS)?;
+    let Checked { model, settings } = checked(&spec, &Settings::default(), DEFAULT_MAX_ITERATIONS)?;
+    let threads = std::thread::available_parallelism().map_or(1, |n| n.get());
     println!(
-        "ok: {} nodes, {} stochastic inputs, {} outputs ({})",
+        "ok: {} nodes, {} stochastic inputs, {} outputs ({})\n\
+         cost of {} iterations: up to about {} of memory and {} of one core's work",
         model.nodes.len(),
         model.inputs.len(),
         model.outputs.len(),
@@ -207,7 +210,10 @@ fn check_command(path: &Path) -> Result<(), Failure> {
             .iter()
             .map(|&o| model.nodes[o].id.as_str())
             .collect::<Vec<_>>()
-            .join(", ")
+            .join(", "),
+        thousands(settings.iterations),
+        cost::approx_bytes(cost::memory(&model, &settings, threads).total()),
+        cost::approx_seconds(cost::work(&model, &settings).core_seconds()),
     );
     Ok(())
 }
@@ -266,15 +272,17 @@ fn run_command(args: &RunArgs) -> Result<(), Failure> {
         show_progress,
     );
     let started = Instant::now();
-    let estimate = cost::memory(&model, &settings, threads).total();
-    let before = scenarioforge_server::telemetry::memory().0;
+    let memory_estimate = cost::memory(&model, &settings, threads).total();
+    let work_estimate = cost::work(&model, &settings).core_seconds();
+    let before = telemetry::memory().0;
+    let cpu_before = telemetry::cpu_seconds();
     let output = try_run(&model, &settings, threads, &observer);
     // The growth of the peak over what the process held before the run.
-    let memory = format::Memory {
-        used: scenarioforge_server::telemetry::memory()
-            .1
-            .saturating_sub(before),
-        estimate,
+    let cost = format::Cost {
+        memory: telemetry::memory().1.saturating_sub(before),
+        memory_estimate,
+        cpu_seconds: telemetry::cpu_seconds() - cpu_before,
+        work_estimate,
     };
     observer.finish();
     let mut output = output.map_err(|e| Failure::Internal(e.to_string()))?;
@@ -287,7 +295,7 @@ fn run_command(args: &RunArgs) -> Result<(), Failure> {
     }
     let text = match args.format {
         Format::Json => format!("{}\n", output.summary.to_json()),
-        Format::Table => format::table(&spec, &output.summary, threads, memory),
+        Format::Table => format::table(&spec, &output.summary, threads, cost),
     };
     let mut stdout = std::io::stdout().lock();
     stdout

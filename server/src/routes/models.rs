@@ -2,6 +2,8 @@
 //! engine. The body is that of `POST /api/runs`; the answer is `200` whether the model is valid
 //! or not (the diagnostics are the answer).
 
+use std::sync::Arc;
+
 use axum::extract::State;
 use axum::routing::post;
 use axum::{Json, Router};
@@ -10,7 +12,7 @@ use serde::Serialize;
 
 use crate::error::ApiError;
 use crate::extract::JsonBody;
-use crate::routes::runs::RunRequest;
+use crate::routes::runs::{Estimate, RunRequest};
 use crate::state::AppState;
 
 pub fn router() -> Router<AppState> {
@@ -25,31 +27,40 @@ struct Validation {
     /// The model's stochastic inputs and outputs, when it compiles.
     inputs: Vec<String>,
     outputs: Vec<String>,
+    /// What a run of it with these settings would cost on this server, when it compiles.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    estimate: Option<Estimate>,
 }
 
 async fn validate(
     State(state): State<AppState>,
     JsonBody(request): JsonBody<RunRequest>,
 ) -> Result<Json<Validation>, ApiError> {
-    let max_iterations = state.config.max_iterations;
-    let checked = state
-        .blocking(move || check(&request.model, &request.settings, max_iterations))
+    let config = Arc::clone(&state.config);
+    let validation = state
+        .blocking(
+            move || match check(&request.model, &request.settings, config.max_iterations) {
+                Ok(Checked { model, settings }) => {
+                    let settings = request.on_server(settings, &config);
+                    let threads = std::thread::available_parallelism().map_or(1, |n| n.get());
+                    let id = |&i: &usize| model.nodes[i].id.clone();
+                    Validation {
+                        valid: true,
+                        diagnostics: Vec::new(),
+                        inputs: model.inputs.iter().map(id).collect(),
+                        outputs: model.outputs.iter().map(id).collect(),
+                        estimate: Some(Estimate::of(&model, &settings, threads)),
+                    }
+                }
+                Err(rejected) => Validation {
+                    valid: false,
+                    diagnostics: rejected.into_diagnostics(),
+                    inputs: Vec::new(),
+                    outputs: Vec::new(),
+                    estimate: None,
+                },
+            },
+        )
         .await?;
-    Ok(Json(match checked {
-        Ok(Checked { model, .. }) => {
-            let id = |&i: &usize| model.nodes[i].id.clone();
-            Validation {
-                valid: true,
-                diagnostics: Vec::new(),
-                inputs: model.inputs.iter().map(id).collect(),
-                outputs: model.outputs.iter().map(id).collect(),
-            }
-        }
-        Err(rejected) => Validation {
-            valid: false,
-            diagnostics: rejected.into_diagnostics(),
-            inputs: Vec::new(),
-            outputs: Vec::new(),
-        },
-    }))
+    Ok(Json(validation))
 }

@@ -8,10 +8,11 @@ use axum::extract::State;
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
+use scenarioforge_core::cost::MemoryEstimate;
 use scenarioforge_core::diag::Diagnostic;
 use scenarioforge_core::model::thousands;
 use scenarioforge_core::run::ENGINE;
-use scenarioforge_core::{Checked, ModelSpec, Rejected, RunSettings, Settings, check, cost};
+use scenarioforge_core::{Checked, Model, ModelSpec, Rejected, RunSettings, Settings, check, cost};
 use serde::{Deserialize, Serialize};
 use serde_json::value::RawValue;
 use serde_json::{Value, json};
@@ -47,6 +48,45 @@ pub struct RunRequest {
 pub struct ValidRun {
     pub spec: ModelSpec,
     pub settings: RunSettings,
+    pub estimate: Estimate,
+}
+
+/// What the engine estimates a run will cost before it starts: upper bounds, from the
+/// compiled model and the settings alone.
+#[derive(Clone, Copy, Debug, Serialize)]
+pub struct Estimate {
+    /// Its peak memory (`core::cost::memory`), in bytes.
+    pub memory_bytes: u64,
+    /// Its work (`core::cost::work`), in seconds of one core of the reference machine.
+    pub core_seconds: f64,
+    /// That work shared over the server's engine threads: about the longest the run takes
+    /// with the server to itself, before `MAX_SIMULATION_TIME`.
+    pub seconds: f64,
+}
+
+impl Estimate {
+    pub fn of(model: &Model, settings: &RunSettings, threads: usize) -> Estimate {
+        Estimate::from(
+            &cost::memory(model, settings, threads),
+            model,
+            settings,
+            threads,
+        )
+    }
+
+    fn from(
+        memory: &MemoryEstimate,
+        model: &Model,
+        settings: &RunSettings,
+        threads: usize,
+    ) -> Estimate {
+        let core_seconds = cost::work(model, settings).core_seconds();
+        Estimate {
+            memory_bytes: memory.total(),
+            core_seconds,
+            seconds: core_seconds / threads.max(1) as f64,
+        }
+    }
 }
 
 impl RunRequest {
@@ -55,35 +95,38 @@ impl RunRequest {
     /// async runtime ([`AppState::blocking`]).
     pub fn validate(self, config: &Config) -> Result<ValidRun, ApiError> {
         match check(&self.model, &self.settings, config.max_iterations) {
-            Ok(Checked {
-                model,
-                mut settings,
-            }) => {
-                // SAMPLE_ROWS is the most rows stored per run; a run's sample_size may lower it.
-                let effective = self.model.settings.overridden_by(&self.settings);
-                settings.sample_size = effective
-                    .sample_size
-                    .map_or(config.sample_rows, |s| {
-                        usize::try_from(s).unwrap_or(usize::MAX)
-                    })
-                    .min(config.sample_rows);
+            Ok(Checked { model, settings }) => {
+                let settings = self.on_server(settings, config);
                 let threads = std::thread::available_parallelism().map_or(1, |n| n.get());
-                let estimate = cost::memory(&model, &settings, threads);
+                let memory = cost::memory(&model, &settings, threads);
+                let estimate = Estimate::from(&memory, &model, &settings, threads);
+                let refused = |message| ApiError::InvalidSettings {
+                    message,
+                    diagnostics: Vec::new(),
+                };
                 // A run above the whole budget would wait for ever.
                 let (limit, variable) = if config.memory_budget < config.max_run_memory {
                     (config.memory_budget, "MEMORY_BUDGET")
                 } else {
                     (config.max_run_memory, "MAX_RUN_MEMORY")
                 };
-                if let Some(message) = estimate.refusal(&model, limit, variable) {
-                    return Err(ApiError::InvalidSettings {
-                        message,
-                        diagnostics: Vec::new(),
-                    });
+                if let Some(message) = memory.refusal(&model, limit, variable) {
+                    return Err(refused(message));
+                }
+                if let Some(limit) = config.max_run_work
+                    && estimate.core_seconds > limit as f64
+                {
+                    return Err(refused(format!(
+                        "the run would need up to about {} of one core's work for {} iterations, above the limit of {} (MAX_RUN_WORK)",
+                        cost::approx_seconds(estimate.core_seconds),
+                        thousands(settings.iterations),
+                        cost::approx_seconds(limit as f64)
+                    )));
                 }
                 Ok(ValidRun {
                     spec: self.model,
                     settings,
+                    estimate,
                 })
             }
             Err(Rejected::Model(diagnostics)) => Err(ApiError::InvalidModel(diagnostics)),
@@ -93,6 +136,19 @@ impl RunRequest {
                 diagnostics,
             )),
         }
+    }
+
+    /// `settings` as this server runs them: `SAMPLE_ROWS` is the most rows stored per run,
+    /// and a run's `sample_size` may lower it.
+    pub fn on_server(&self, mut settings: RunSettings, config: &Config) -> RunSettings {
+        let effective = self.model.settings.overridden_by(&self.settings);
+        settings.sample_size = effective
+            .sample_size
+            .map_or(config.sample_rows, |s| {
+                usize::try_from(s).unwrap_or(usize::MAX)
+            })
+            .min(config.sample_rows);
+        settings
     }
 }
 
@@ -194,7 +250,13 @@ async fn create(
     });
     let links = links(id);
     let location = HeaderValue::from_str(&links.this).ok();
-    let body = json!({ "id": id, "owner_token": token, "status": "queued", "links": links });
+    let body = json!({
+        "id": id,
+        "owner_token": token,
+        "status": "queued",
+        "estimate": run.estimate,
+        "links": links,
+    });
     let mut response = (StatusCode::ACCEPTED, Json(body)).into_response();
     if let Some(location) = location {
         response.headers_mut().insert(header::LOCATION, location);

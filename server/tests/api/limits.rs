@@ -575,6 +575,60 @@ async fn a_run_estimated_above_max_run_memory_is_422() {
     assert_eq!(status, StatusCode::ACCEPTED, "{answer}");
 }
 
+/// The engine's estimate of a run's work is in the answers to `POST /api/runs` and
+/// `/api/models/validate`, before the run starts; with `MAX_RUN_WORK` set, a run estimated
+/// above it is refused with a 422 naming it, and nothing is stored.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_run_estimated_above_max_run_work_is_422_and_every_answer_has_the_estimate() {
+    let app = TestApp::spawn_with(&[("MAX_RUN_WORK", "5")]).await;
+    // Quantiles of a binomial with a huge n: tens of microseconds each, so 200,000 of them
+    // are estimated above 5 s of one core, and 2,000 below.
+    let model = json!({"nodes": [{"id": "x", "expr": "binomial(1e15, 0.3)"}]});
+    let settings =
+        |iterations: u64| json!({"iterations": iterations, "sampling": "latin_hypercube"});
+
+    let (status, answer) = app
+        .post(
+            "/api/models/validate",
+            &json!({"model": model, "settings": settings(200_000)}),
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK, "{answer}");
+    let estimate = &answer["estimate"];
+    assert!(estimate["core_seconds"].as_f64().unwrap() > 5.0, "{answer}");
+    assert!(estimate["memory_bytes"].as_u64().unwrap() > 0, "{answer}");
+    assert!(estimate["seconds"].as_f64().unwrap() <= estimate["core_seconds"].as_f64().unwrap());
+
+    let (status, answer) = app
+        .post(
+            "/api/runs",
+            &json!({"model": model, "settings": settings(200_000)}),
+        )
+        .await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{answer}");
+    assert_error(
+        &answer,
+        "invalid_settings",
+        "of one core's work for 200,000 iterations",
+    );
+    assert_error(
+        &answer,
+        "invalid_settings",
+        "above the limit of 5.0 s (MAX_RUN_WORK)",
+    );
+    assert_eq!(app.stored_runs().await, 0);
+
+    let (status, answer) = app
+        .post(
+            "/api/runs",
+            &json!({"model": model, "settings": settings(2_000)}),
+        )
+        .await;
+    assert_eq!(status, StatusCode::ACCEPTED, "{answer}");
+    let core_seconds = answer["estimate"]["core_seconds"].as_f64().unwrap();
+    assert!(core_seconds > 0.0 && core_seconds < 5.0, "{answer}");
+}
+
 /// The engine's estimate of a run's memory on this machine's engine threads.
 fn estimate(model: &Value, iterations: u64) -> u64 {
     let spec = scenarioforge_core::ModelSpec::from_json(&model.to_string()).unwrap();

@@ -1,7 +1,6 @@
-//! What a run will cost before it starts: an upper bound on the memory it holds, from the
-//! compiled model and the settings alone, so that a caller can refuse or queue a run that
-//! does not fit (the server's `MAX_RUN_MEMORY`).
+//! An upper bound on the memory a run holds at its peak.
 
+use super::approx_bytes;
 use crate::compile::Model;
 use crate::eval::CHUNK_SIZE;
 use crate::limits::MAX_DRIVERS;
@@ -10,28 +9,6 @@ use crate::report::SCREEN_ROWS;
 use crate::run::SENSITIVITY_ROWS;
 use crate::stats::bins::FINE_BINS;
 use crate::stats::sketch::MAX_BUCKETS;
-
-/// A buffer a run needs could not be reserved: the run cannot start (or go on) on this
-/// machine, and fails with this rather than abort the process.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct OutOfMemory {
-    /// What the buffer is for, in words.
-    pub what: &'static str,
-    pub bytes: u64,
-}
-
-impl std::fmt::Display for OutOfMemory {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(
-            f,
-            "the run could not reserve {} for {}: the machine is out of memory for it",
-            approx_bytes(self.bytes),
-            self.what
-        )
-    }
-}
-
-impl std::error::Error for OutOfMemory {}
 
 /// The parts of a run's memory, in bytes.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -64,19 +41,6 @@ impl MemoryEstimate {
                 approx_bytes(limit)
             )
         })
-    }
-}
-
-/// `3221225472` as `3.0 GiB`, `1048576` as `1.0 MiB`, `2048` as `2.0 KiB`.
-pub fn approx_bytes(n: u64) -> String {
-    const MIB: f64 = (1 << 20) as f64;
-    let mib = n as f64 / MIB;
-    if mib >= 1024.0 {
-        format!("{:.1} GiB", mib / 1024.0)
-    } else if mib >= 1.0 {
-        format!("{mib:.1} MiB")
-    } else {
-        format!("{:.1} KiB", n as f64 / 1024.0)
     }
 }
 
@@ -124,11 +88,21 @@ pub fn memory(model: &Model, settings: &RunSettings, threads: usize) -> MemoryEs
     }
 }
 
-/// The ranks the drivers are measured on (`report::sensitivity`): an output with more than
-/// `2 · MAX_DRIVERS` drivers has them all ranked on the `SCREEN_ROWS` of the screen, and at
-/// most `2 · MAX_DRIVERS` of them on the full `SENSITIVITY_ROWS`; each thread ranks and
-/// centres one output at a time.
+/// The ranks the drivers are measured on (`report::sensitivity`): each thread ranks and
+/// centres one output at a time, besides the drivers' ranks of [`ranked`].
 fn sensitivity(model: &Model, threads: u64) -> u64 {
+    let (full, screened) = ranked(model);
+    // A rank is an i32 and a bin index a row, a u64 key while sorting: 8 bytes counted.
+    (full as u64)
+        .saturating_mul(SENSITIVITY_ROWS as u64 * 8)
+        .saturating_add((screened as u64).saturating_mul(SCREEN_ROWS as u64 * 8))
+        .saturating_add(threads.saturating_mul(SENSITIVITY_ROWS as u64 * 32))
+}
+
+/// How many driver columns are ranked on all `SENSITIVITY_ROWS`, and how many on the
+/// `SCREEN_ROWS` of the screen alone: an output with more than `2 · MAX_DRIVERS` drivers has
+/// them all ranked on the screen, and at most `2 · MAX_DRIVERS` of them on the full rows.
+pub(super) fn ranked(model: &Model) -> (usize, usize) {
     let keep = 2 * MAX_DRIVERS;
     let mut all: Vec<usize> = Vec::new();
     let mut screened: Vec<usize> = Vec::new();
@@ -149,11 +123,7 @@ fn sensitivity(model: &Model, threads: u64) -> u64 {
     }
     // Those of small lists are all measured; the screened ones at most `keep` an output.
     let small = all.len() - screened.len().min(all.len());
-    let full = (small + measured.min(screened.len())) as u64;
-    // A rank is an i32 and a bin index a row, a u64 key while sorting: 8 bytes counted.
-    full.saturating_mul(SENSITIVITY_ROWS as u64 * 8)
-        .saturating_add((screened.len() as u64).saturating_mul(SCREEN_ROWS as u64 * 8))
-        .saturating_add(threads.saturating_mul(SENSITIVITY_ROWS as u64 * 32))
+    (small + measured.min(screened.len()), screened.len())
 }
 
 #[cfg(test)]
