@@ -4,6 +4,7 @@
 //! server's `MAX_RUN_MEMORY`, `MEMORY_BUDGET` and `MAX_RUN_WORK`, the page's limits).
 
 mod memory;
+mod ranges;
 mod work;
 
 pub use memory::{MemoryEstimate, memory};

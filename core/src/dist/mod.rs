@@ -443,7 +443,7 @@ impl Dist {
     }
 
     /// The smallest closed interval every draw lies in.
-    fn support(&self) -> (f64, f64) {
+    pub(crate) fn support(&self) -> (f64, f64) {
         const ALL: (f64, f64) = (f64::NEG_INFINITY, f64::INFINITY);
         const POSITIVE: (f64, f64) = (0.0, f64::INFINITY);
         match self {

@@ -32,7 +32,7 @@ impl Dist {
     pub fn work_ns(&self, latin: bool) -> f64 {
         let by = |random: f64, quantile: f64| if latin { quantile } else { random };
         match self {
-            Dist::Normal(_) => by(6.0, 20.0),
+            Dist::Normal(_) => by(4.5, 20.0),
             Dist::LogNormal(_) => by(8.0, 30.0),
             Dist::Uniform(_) => by(4.0, 6.0),
             Dist::Triangular(_) => by(8.0, 12.0),
@@ -59,11 +59,12 @@ impl Dist {
             Dist::Truncated(t) => {
                 let base = t.base();
                 match t.drawn() {
-                    // The normal's far tail by Robert's rejection: about 40 ns.
-                    Drawn::Closed => 2.0 * base.work_ns(latin) + 40.0,
+                    // The normal's far tail, drawn by Robert's rejection: about 60 ns.
+                    Drawn::Closed if !latin => 2.0 * base.work_ns(false) + 60.0,
+                    Drawn::Closed => 1.5 * base.work_ns(true) + 10.0,
                     Drawn::Rejected { mass } if !latin => base.work_ns(false) / mass + 5.0,
-                    // One quantile of the base on the window, and its end probabilities.
-                    Drawn::Rejected { .. } | Drawn::Inverted => 1.5 * base.work_ns(true) + 30.0,
+                    // One quantile of the base at the probability mapped onto the window.
+                    Drawn::Rejected { .. } | Drawn::Inverted => 1.2 * base.work_ns(true) + 30.0,
                 }
             }
         }
@@ -82,11 +83,12 @@ impl Dist {
 
 impl DistKind {
     /// An upper bound on the expected nanoseconds of one value whose parameters are known
-    /// only when it is drawn, whatever they are: the parameters checked and the
-    /// distribution built, then one value. `pairs` is the number of (value, weight) pairs
-    /// of a `discrete`, ignored for the others.
-    pub fn worst_work_ns(self, latin: bool, pairs: usize) -> f64 {
+    /// only when it is drawn: the parameters checked and the distribution built, then one
+    /// value, at the worst the parameters can be. `params` holds the range (lo, hi) each
+    /// parameter lies in, infinite ends for unbounded.
+    pub fn worst_work_ns(self, latin: bool, params: &[(f64, f64)]) -> f64 {
         let by = |random: f64, quantile: f64| if latin { quantile } else { random };
+        let hi = |i: usize| params.get(i).map_or(f64::INFINITY, |r| r.1);
         let draw = match self {
             DistKind::Normal => by(10.0, 20.0),
             DistKind::LogNormal => by(40.0, 60.0),
@@ -98,17 +100,25 @@ impl DistKind {
             // Built from its pairs each time: the weights summed, searched, and sorted for
             // a quantile.
             DistKind::Discrete => {
-                let m = pairs.max(1) as f64;
+                let m = (params.len() / 2).max(1) as f64;
                 by(10.0 + 4.0 * m, 10.0 + 10.0 * m * m.log2().max(1.0))
             }
-            // Marsaglia–Tsang's set-up is a square root and a division; a quantile of a
-            // large shape runs its series to the cap.
+            // Marsaglia–Tsang's set-up is a square root and a division.
             DistKind::Gamma => by(80.0, GAMMA_QUANTILE_NS),
             DistKind::StudentT => by(80.0, 1500.0),
-            DistKind::Beta | DistKind::Pert => by(250.0, beta_quantile(f64::INFINITY)),
+            // PERT's shapes are at most 5; a beta quantile's fraction grows with the larger.
+            DistKind::Pert => by(250.0, beta_quantile(5.0)),
+            DistKind::Beta => by(250.0, beta_quantile(hi(0).max(hi(1)))),
             // PTRS and BTRS set up with a logarithm or two and the mode's probability.
             DistKind::Poisson => by(200.0, poisson(f64::INFINITY, true)),
-            DistKind::Binomial => by(250.0, binomial(super::binomial::MAX_N, 0.5, true)),
+            DistKind::Binomial => {
+                // The cost grows with n and as p nears 1/2.
+                let n = hi(0).min(super::binomial::MAX_N).floor().max(0.0);
+                let (p_lo, p_hi) = params.get(1).copied().unwrap_or((0.0, 1.0));
+                let p = 0.5_f64.max(p_lo.max(0.0)).min(p_hi.min(1.0));
+                let p = if p.is_nan() { 0.5 } else { p };
+                by(150.0 + binomial(n, p, false), binomial(n, p, true))
+            }
         };
         BUILD_NS + draw
     }
@@ -117,7 +127,7 @@ impl DistKind {
 /// A gamma quantile: safeguarded Halley steps on the incomplete gamma function, by its
 /// series, continued fraction or (for large shapes) Temme's expansion: under a microsecond
 /// whatever the shape.
-const GAMMA_QUANTILE_NS: f64 = 800.0;
+const GAMMA_QUANTILE_NS: f64 = 600.0;
 
 /// A beta (PERT, t) quantile: Halley steps on the incomplete beta function, whose continued
 /// fraction takes about √shape terms, capped.
