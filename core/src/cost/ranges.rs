@@ -4,11 +4,14 @@
 //! (`binomial(round(u), 0.3)` with u below 1,000 is a few hundred nanoseconds a quantile; with
 //! any n it could be hundreds of microseconds).
 //!
-//! The ranges hold every value that is a number: a NaN (a draw with invalid parameters, or
+//! The ends are computed with the engine's own `fastmath` and `libm`, so a limit checked
+//! against the estimate answers the same on every target. The ranges hold every value that
+//! is a number: a NaN (a draw with invalid parameters, or
 //! 0/0) is not in them, and an infinite end means unbounded on that side.
 
 use crate::dist::DistKind;
 use crate::eval::{Draw, Family, Fold, Func1, Func2, Inner, Op, Operand, Program};
+use crate::fastmath;
 
 /// A closed interval of doubles, `lo <= hi`, either end possibly infinite.
 #[derive(Clone, Copy, Debug, PartialEq)]
@@ -129,9 +132,9 @@ fn unary(f: Func1, a: Range) -> Range {
         Func1::Abs => a.monotone(f64::abs),
         // Below 0 the square root and the logarithms are NaN, outside any range.
         Func1::Sqrt => Range::spanning([a.lo.max(0.0).sqrt(), a.hi.max(0.0).sqrt()]),
-        Func1::Exp => a.monotone(f64::exp),
-        Func1::Ln => Range::spanning([a.lo.max(0.0).ln(), a.hi.max(0.0).ln()]),
-        Func1::Log10 => Range::spanning([a.lo.max(0.0).log10(), a.hi.max(0.0).log10()]),
+        Func1::Exp => a.monotone(fastmath::exp),
+        Func1::Ln => Range::spanning([fastmath::ln(a.lo.max(0.0)), fastmath::ln(a.hi.max(0.0))]),
+        Func1::Log10 => Range::spanning([libm::log10(a.lo.max(0.0)), libm::log10(a.hi.max(0.0))]),
         Func1::Floor => a.monotone(f64::floor),
         Func1::Ceil => a.monotone(f64::ceil),
         Func1::Round => a.monotone(f64::round),
@@ -159,7 +162,7 @@ fn binary(f: Func2, a: Range, b: Range) -> Range {
         | Func2::And
         | Func2::Or => Range::TRUTH,
         // A positive base: x^y is monotone in x for each y and in y for each x.
-        Func2::Pow if a.lo > 0.0 => a.corners(b, f64::powf),
+        Func2::Pow if a.lo > 0.0 => a.corners(b, libm::pow),
         Func2::Pow | Func2::Log => Range::ALL,
         // The remainder takes the divisor's sign and is smaller than it.
         Func2::Mod if b.lo > 0.0 => Range { lo: 0.0, hi: b.hi },

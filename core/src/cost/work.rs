@@ -81,7 +81,7 @@ pub fn work(model: &Model, settings: &RunSettings) -> WorkEstimate {
         let n = CHUNK_SIZE as f64;
         // Scores, each input's shuffle and re-ranking sorts, the k² transform, and the
         // chunk's Cholesky factor shared out over its rows.
-        let per_row = 20.0 + k * (25.0 + 6.0 * n.log2()) + 2.0 * k * k + k * k * k / n;
+        let per_row = 20.0 + k * (25.0 + 6.0 * libm::log2(n)) + 2.0 * k * k + k * k * k / n;
         evaluation += per_row;
         tabled += per_row;
     }
@@ -107,7 +107,7 @@ pub fn work(model: &Model, settings: &RunSettings) -> WorkEstimate {
     // Ranking a column of the sensitivity rows sorts it; each output's drivers are then
     // correlated with it, a pass over the rows each.
     let rows = (SENSITIVITY_ROWS as f64).min(n);
-    let rank = rows * (10.0 + 3.0 * rows.log2());
+    let rank = rows * (10.0 + 3.0 * libm::log2(rows));
     let (full, screened) = ranked(model);
     let pairs: usize = model.drivers.iter().map(Vec::len).sum();
     let sensitivity = (full + model.outputs.len()) as f64 * rank

@@ -1,9 +1,10 @@
 //! What one value of a distribution costs: an upper bound on its expected time, in
 //! nanoseconds of one core of the reference machine (the 2-core x86-64 machine with AVX-512
 //! the figures were measured on, by `benches/cost.rs`), for the engine's cost model
-//! (`cost::work`). The figures are of the algorithms in this module's files: a change to a
-//! sampler or a quantile changes its line here, and the benchmark shows whether the bound
-//! still holds.
+//! (`cost::work`). Every step is `+ - * /`, `sqrt` and `libm`, so a limit checked against it
+//! answers the same on every target. The figures are of the algorithms in this module's
+//! files: a change to a sampler or a quantile changes its line here, and the benchmark shows
+//! whether the bound still holds.
 //!
 //! A rejection loop is counted at its expected number of proposals (at most four, the
 //! truncation's worst), not at `MAX_ATTEMPTS`: over a chunk's 4,096 values the total
@@ -41,9 +42,12 @@ impl Dist {
             Dist::Bernoulli(_) => by(6.0, 6.0),
             Dist::Discrete(d) => {
                 let pairs = d.pairs() as f64;
-                let search = 5.0 + 2.0 * pairs.log2().max(1.0);
+                let search = 5.0 + 2.0 * libm::log2(pairs).max(1.0);
                 // A batch of quantiles sorts the pairs once, per `eval::STOP_ROWS` values.
-                by(search, search + 8.0 * pairs * pairs.log2().max(1.0) / 256.0)
+                by(
+                    search,
+                    search + 8.0 * pairs * libm::log2(pairs).max(1.0) / 256.0,
+                )
             }
             Dist::Gamma(_) => by(40.0, GAMMA_QUANTILE_NS),
             Dist::Beta(d) => {
@@ -101,7 +105,7 @@ impl DistKind {
             // a quantile.
             DistKind::Discrete => {
                 let m = (params.len() / 2).max(1) as f64;
-                by(10.0 + 4.0 * m, 10.0 + 10.0 * m * m.log2().max(1.0))
+                by(10.0 + 4.0 * m, 10.0 + 10.0 * m * libm::log2(m).max(1.0))
             }
             // Marsaglia–Tsang's set-up is a square root and a division.
             DistKind::Gamma => by(80.0, GAMMA_QUANTILE_NS),
@@ -157,7 +161,7 @@ fn binomial(n: f64, p: f64, latin: bool) -> f64 {
     if latin {
         let sd = (rare * p.max(1.0 - p)).sqrt();
         let terms = (1.3 * sd + 10.0).min(MAX_TERMS);
-        let evaluations = 3.0 + 2.0 * (1.0 + sd / 10.0).log2();
+        let evaluations = 3.0 + 2.0 * libm::log2(1.0 + sd / 10.0);
         200.0 + evaluations * (EVAL_NS + TERM_NS * terms)
     } else if rare < 10.0 {
         15.0 + 5.0 * rare
