@@ -213,4 +213,27 @@ fn main() {
         );
     }
     println!("lowest ratio: {lowest:.2}");
+
+    // What the estimate itself costs, for the largest model the limits allow in nodes.
+    let nodes: Vec<String> = (0..10_000)
+        .map(|i| match i {
+            0 => "n0 = normal(0, 1)".to_string(),
+            _ => format!(
+                "n{i} = (n{} + normal(0, 1)) / 2 + exp(n{} / 100)",
+                i - 1,
+                i - 1
+            ),
+        })
+        .collect();
+    let spec = ModelSpec::from_json(&model_json(&nodes.join("\n"), 1_000_000, true)).unwrap();
+    let model = compile(&spec).unwrap();
+    let settings = RunSettings::validate(&spec.settings, u64::MAX).unwrap();
+    let t = Instant::now();
+    let estimate = std::hint::black_box(cost::work(&model, &settings));
+    println!(
+        "the estimate of a 10,000-node model ({} instructions): {:.2} ms to compute, {:.0} core-seconds",
+        model.program.instrs.len(),
+        t.elapsed().as_secs_f64() * 1e3,
+        estimate.core_seconds()
+    );
 }
