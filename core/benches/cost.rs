@@ -9,7 +9,7 @@
 
 use std::time::Instant;
 
-use scenarioforge_core::{ModelSpec, RunSettings, Unobserved, compile, cost, run};
+use scenarioforge_core::{Limits, ModelSpec, RunSettings, Unobserved, compile, cost, run};
 
 /// (label, nodes as `id = expr` lines, iterations, Latin hypercube).
 fn cases() -> Vec<(String, String, u64, bool)> {
@@ -196,7 +196,7 @@ fn main() {
         let iterations = (iterations as f64 * scale) as u64;
         let spec = ModelSpec::from_json(&model_json(&lines, iterations, latin)).unwrap();
         let model = compile(&spec).unwrap();
-        let settings = RunSettings::validate(&spec.settings, u64::MAX).unwrap();
+        let settings = RunSettings::validate(&spec.settings, &Limits::up_to(u64::MAX)).unwrap();
         let estimate = cost::work(&model, &settings).total_ns() / 1e6;
         let measured = (0..3)
             .map(|_| {
@@ -227,7 +227,7 @@ fn main() {
         .collect();
     let spec = ModelSpec::from_json(&model_json(&nodes.join("\n"), 1_000_000, true)).unwrap();
     let model = compile(&spec).unwrap();
-    let settings = RunSettings::validate(&spec.settings, u64::MAX).unwrap();
+    let settings = RunSettings::validate(&spec.settings, &Limits::up_to(u64::MAX)).unwrap();
     let t = Instant::now();
     let estimate = std::hint::black_box(cost::work(&model, &settings));
     println!(

@@ -12,7 +12,7 @@ use scenarioforge_core::model::Sampling;
 use scenarioforge_core::rng::Stream;
 use scenarioforge_core::stats::sensitivity::Ranked;
 use scenarioforge_core::stats::{Moments, Sketch};
-use scenarioforge_core::{ModelSpec, RunSettings, Settings, Unobserved, compile, run};
+use scenarioforge_core::{Limits, ModelSpec, RunSettings, Settings, Unobserved, compile, run};
 
 const MODELS: [(&str, &str); 2] = [
     ("wide50", include_str!("models/wide50.json")),
@@ -138,7 +138,7 @@ fn whole_run(c: &mut Criterion) {
             seed: Some(42),
             ..Settings::default()
         };
-        let settings = RunSettings::validate(&settings, 100_000).unwrap();
+        let settings = RunSettings::validate(&settings, &Limits::up_to(100_000)).unwrap();
         group.bench_function(name, |b| b.iter(|| run(&model, &settings, 1, &Unobserved)));
     }
     group.finish();

@@ -23,7 +23,6 @@ use crate::summary::threshold_key;
 /// A validated, compiled model.
 #[derive(Clone, Debug)]
 pub struct Model {
-    pub spec: ModelSpec,
     pub nodes: Vec<NodeInfo>,
     /// Indices of the output nodes, in model order.
     pub outputs: Vec<usize>,
@@ -450,7 +449,6 @@ pub(crate) fn compile_unbounded_diagnostics(spec: &ModelSpec) -> Result<Model, V
     }
     let drivers = sources::upstream(&program, &sources, &outputs);
     Ok(Model {
-        spec: spec.clone(),
         nodes,
         sources,
         drivers,

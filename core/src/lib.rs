@@ -2,7 +2,7 @@
 //! chunks over columns, summarised in bounded memory, the same bits on every target.
 //!
 //! ```
-//! use scenarioforge_core::{ModelSpec, RunSettings, compile, run, Unobserved};
+//! use scenarioforge_core::{Limits, ModelSpec, RunSettings, compile, run, Unobserved};
 //!
 //! let spec = ModelSpec::from_json(r#"{
 //!     "name": "Lemonade stand",
@@ -14,7 +14,7 @@
 //!     "settings": {"iterations": 20000, "seed": 7}
 //! }"#).unwrap();
 //! let model = compile(&spec).unwrap();
-//! let settings = RunSettings::validate(&spec.settings, 10_000_000).unwrap();
+//! let settings = RunSettings::validate(&spec.settings, &Limits::up_to(10_000_000)).unwrap();
 //! let out = run(&model, &settings, 1, &Unobserved);
 //! let profit = out.summary.outputs.get("profit").unwrap();
 //! assert_eq!(profit.count, 20_000);
@@ -50,7 +50,7 @@ pub mod sources;
 pub mod stats;
 pub mod summary;
 
-pub use check::{Checked, Rejected, check};
+pub use check::{Checked, Limits, Rejected, check};
 pub use compile::{Model, compile};
 pub use cost::OutOfMemory;
 pub use diag::{Diagnostic, DiagnosticKind, Span};

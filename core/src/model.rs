@@ -5,6 +5,7 @@
 
 use serde::{Deserialize, Serialize};
 
+use crate::check::Limits;
 use crate::diag::{Diagnostic, DiagnosticKind};
 
 /// A model as written in its JSON file.
@@ -135,16 +136,16 @@ pub const DEFAULT_MAX_ITERATIONS: u64 = 10_000_000;
 /// so that the standard error it stops on is itself estimated well.
 pub const MIN_PRECISION_ITERATIONS: u64 = 16_384;
 
-/// Validated settings of one run.
+/// Validated settings of one run, made only by [`crate::check`]: whatever holds one holds
+/// settings that the model and the caller's limits allow.
 #[derive(Clone, Debug, PartialEq)]
 pub struct RunSettings {
-    /// The number of iterations, or the most a run with a precision target may do.
-    pub iterations: u64,
-    pub seed: u64,
-    pub sample_size: usize,
-    pub max_time_ms: Option<u64>,
-    pub sampling: Sampling,
-    pub precision: Option<Precision>,
+    iterations: u64,
+    seed: u64,
+    sample_size: usize,
+    max_time_ms: Option<u64>,
+    sampling: Sampling,
+    precision: Option<Precision>,
 }
 
 /// A validated precision target: the run stops at the first chunk boundary (after
@@ -222,12 +223,59 @@ impl Precision {
 }
 
 impl RunSettings {
-    /// Checks `settings` against the limits: iterations in 1..=`max_iterations`, sample size
-    /// in 0..=1,000,000. Every problem is reported.
-    pub fn validate(
-        settings: &Settings,
-        max_iterations: u64,
-    ) -> Result<RunSettings, Vec<Diagnostic>> {
+    /// The number of iterations, or the most a run with a precision target may do.
+    pub fn iterations(&self) -> u64 {
+        self.iterations
+    }
+
+    pub fn seed(&self) -> u64 {
+        self.seed
+    }
+
+    /// The iteration rows the run keeps.
+    pub fn sample_size(&self) -> usize {
+        self.sample_size
+    }
+
+    pub fn max_time_ms(&self) -> Option<u64> {
+        self.max_time_ms
+    }
+
+    pub fn sampling(&self) -> Sampling {
+        self.sampling
+    }
+
+    pub fn precision(&self) -> Option<&Precision> {
+        self.precision.as_ref()
+    }
+
+    /// These settings written out in full: what a run stores, and what [`crate::check`]
+    /// turns back into the same settings under the same limits.
+    pub fn to_settings(&self) -> Settings {
+        Settings {
+            iterations: Some(self.iterations),
+            seed: Some(self.seed),
+            sample_size: Some(self.sample_size as u64),
+            max_time_ms: self.max_time_ms,
+            // Random is the default, and left out, as a model file would.
+            sampling: (self.sampling != Sampling::Random).then_some(self.sampling),
+            precision: self.precision.as_ref().map(|p| PrecisionSpec {
+                relative: p.relative,
+                absolute: p.absolute,
+                confidence: Some(p.confidence),
+                outputs: (!p.outputs.is_empty()).then(|| p.outputs.clone()),
+            }),
+        }
+    }
+
+    /// Checks `settings` against `limits`: iterations in 1..=`max_iterations`, sample size
+    /// in 0..=1,000,000 (capped at the limit's sample rows). Every problem is reported.
+    ///
+    /// The settings half of [`crate::check`], for a caller that runs a model it compiled
+    /// itself (tests, benchmarks); the command line, the server and the page use `check`,
+    /// which also checks the settings against the model.
+    pub fn validate(settings: &Settings, limits: &Limits) -> Result<RunSettings, Vec<Diagnostic>> {
+        let max_iterations = limits.max_iterations;
         let mut errors = Vec::new();
         let iterations = settings.iterations.unwrap_or(DEFAULT_ITERATIONS);
         if iterations == 0 || iterations > max_iterations {
@@ -243,7 +291,8 @@ impl RunSettings {
                 .at_field("settings.iterations"),
             );
         }
-        let sample_size = settings.sample_size.unwrap_or(DEFAULT_SAMPLE_SIZE as u64);
+        let asked = settings.sample_size;
+        let sample_size = asked.unwrap_or(DEFAULT_SAMPLE_SIZE as u64);
         if sample_size > MAX_SAMPLE_SIZE as u64 {
             errors.push(
                 Diagnostic::new(
@@ -273,10 +322,15 @@ impl RunSettings {
         if !errors.is_empty() {
             return Err(errors);
         }
+        let sample_size = match limits.sample_rows {
+            // The caller's most rows; a run's own sample_size may lower it.
+            Some(cap) => asked.map_or(cap, |s| (s as usize).min(cap)),
+            None => sample_size as usize,
+        };
         Ok(RunSettings {
             iterations,
             seed: settings.seed.unwrap_or(0),
-            sample_size: sample_size as usize,
+            sample_size,
             max_time_ms: settings.max_time_ms,
             sampling: settings.sampling.unwrap_or_default(),
             precision,

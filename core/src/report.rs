@@ -149,7 +149,7 @@ pub(crate) fn finish(
 
     let mut table: Vec<(u64, Vec<f64>)> = rows
         .iter()
-        .take(settings.sample_size)
+        .take(settings.sample_size())
         .map(|&(it, row)| (it, row[..model.nodes.len()].to_vec()))
         .collect();
     table.sort_unstable_by_key(|&(it, _)| it);
@@ -180,7 +180,7 @@ pub(crate) fn finish(
                 Some(Stop::TimedOut) => Status::TimedOut,
             },
             iterations: merge.done,
-            seed: settings.seed,
+            seed: settings.seed(),
             complete: outputs.iter().all(|(_, o)| o.non_finite == 0),
             elapsed_ms: 0,
             engine: ENGINE.to_string(),

@@ -125,7 +125,7 @@ pub fn try_run(
     threads: usize,
     observer: &dyn Observer,
 ) -> Result<RunOutput, OutOfMemory> {
-    let n_chunks = settings.iterations.div_ceil(CHUNK_SIZE as u64);
+    let n_chunks = settings.iterations().div_ceil(CHUNK_SIZE as u64);
     let threads = threads.clamp(1, n_chunks.max(1) as usize);
     let shared = Shared {
         model,
@@ -172,7 +172,7 @@ pub fn try_run(
         None
     };
     if merge.settle() {
-        observer.progress(&merge.progress(model, settings.iterations));
+        observer.progress(&merge.progress(model, settings.iterations()));
     }
     let sample = shared
         .sample
@@ -211,7 +211,7 @@ impl Stepper {
             merge: Merge::try_new(&model, &settings)?,
             sample: new_sample(&model, &settings)?,
             next_chunk: 0,
-            n_chunks: settings.iterations.div_ceil(CHUNK_SIZE as u64),
+            n_chunks: settings.iterations().div_ceil(CHUNK_SIZE as u64),
             stopped: None,
             model,
             settings,
@@ -246,7 +246,7 @@ impl Stepper {
                 },
             );
         }
-        self.merge.progress(&self.model, self.settings.iterations)
+        self.merge.progress(&self.model, self.settings.iterations())
     }
 
     /// Every chunk is done, the precision target was met, or the run was stopped.
@@ -280,9 +280,9 @@ impl Stepper {
 }
 
 fn new_sample(model: &Model, settings: &RunSettings) -> Result<BottomK, OutOfMemory> {
-    let k = settings.sample_size.max(SENSITIVITY_ROWS);
+    let k = settings.sample_size().max(SENSITIVITY_ROWS);
     // Never more rows than iterations: the room is reserved up front.
-    let rows = usize::try_from(settings.iterations).map_or(k, |n| k.min(n));
+    let rows = usize::try_from(settings.iterations()).map_or(k, |n| k.min(n));
     BottomK::try_new(k, rows, model.sample_slots().len())
 }
 
@@ -317,9 +317,9 @@ kernel! {
 /// `iterations`, and a bound made for all of them would leave the sample short: every row
 /// is offered.
 fn sample_prefilter(settings: &RunSettings) -> u64 {
-    let k = settings.sample_size.max(SENSITIVITY_ROWS) as u64;
-    let n = settings.iterations;
-    if k >= n / 4 || settings.precision.is_some() {
+    let k = settings.sample_size().max(SENSITIVITY_ROWS) as u64;
+    let n = settings.iterations();
+    if k >= n / 4 || settings.precision().is_some() {
         return u64::MAX;
     }
     let fraction = (k as f64 + 45.0 * (k as f64).sqrt() + 1500.0) / n as f64;
@@ -397,7 +397,7 @@ pub const MIN_REPLICATES: u64 = 10;
 
 impl Merge {
     fn try_new(model: &Model, settings: &RunSettings) -> Result<Merge, OutOfMemory> {
-        let target = match &settings.precision {
+        let target = match settings.precision() {
             None => None,
             Some(p) => Some(Target {
                 outputs: (0..model.outputs.len())
@@ -418,7 +418,7 @@ impl Merge {
             moments: vec![Moments::new(); model.outputs.len()],
             target,
             converged: false,
-            chunk_means: (settings.sampling == Sampling::LatinHypercube)
+            chunk_means: (settings.sampling() == Sampling::LatinHypercube)
                 .then(|| vec![Moments::new(); model.outputs.len()]),
         })
     }
@@ -666,13 +666,13 @@ impl Worker {
         sample_threshold: u64,
         stop: &dyn Fn() -> bool,
     ) -> Option<(u64, Vec<Moments>)> {
-        let seed = settings.seed;
+        let seed = settings.seed();
         let start = chunk * CHUNK_SIZE as u64;
-        let n = (settings.iterations - start).min(CHUNK_SIZE as u64) as usize;
+        let n = (settings.iterations() - start).min(CHUNK_SIZE as u64) as usize;
         let cols = &mut self.cols;
         if !model
             .program
-            .run_chunk(cols, n, seed, chunk, settings.sampling, stop)
+            .run_chunk(cols, n, seed, chunk, settings.sampling(), stop)
         {
             return None;
         }
@@ -743,7 +743,7 @@ impl Worker {
     /// Under a precision target, what the last chunk added to the worker's accumulator and
     /// its sample candidates, taken out to be merged in chunk order; `None` otherwise.
     fn ordered_part(&mut self, model: &Model, settings: &RunSettings) -> Option<Ordered> {
-        settings.precision.as_ref()?;
+        settings.precision()?;
         let grids = self.acc.grids();
         Some(Ordered {
             acc: std::mem::replace(&mut self.acc, Accumulator::with_grids(model, &grids)),
@@ -846,7 +846,7 @@ impl Shared<'_> {
                 .fetch_min(t.sample.threshold(), Ordering::Relaxed);
         }
         if advanced {
-            let progress = merge.progress(self.model, self.settings.iterations);
+            let progress = merge.progress(self.model, self.settings.iterations());
             drop(merge);
             self.observer.progress(&progress);
         }

@@ -8,7 +8,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use scenarioforge_core::eval::CHUNK_SIZE;
 use scenarioforge_core::summary::{OutputKind, WarningKind};
 use scenarioforge_core::{
-    Model, ModelSpec, Observer, Progress, RunOutput, RunSettings, Settings, Status, Stop,
+    Limits, Model, ModelSpec, Observer, Progress, RunOutput, RunSettings, Settings, Status, Stop,
     Unobserved, compile, run,
 };
 
@@ -30,7 +30,7 @@ fn run_with(
         sample_size: Some(sample_size),
         ..Settings::default()
     };
-    let settings = RunSettings::validate(&settings, u64::MAX).unwrap();
+    let settings = RunSettings::validate(&settings, &Limits::up_to(u64::MAX)).unwrap();
     run(model, &settings, threads, observer)
 }
 
@@ -353,7 +353,7 @@ fn invalid_parameters_are_named_with_their_count_and_the_coverage_is_reported() 
         seed: Some(42),
         ..Settings::default()
     };
-    let settings = RunSettings::validate(&settings, u64::MAX).unwrap();
+    let settings = RunSettings::validate(&settings, &Limits::up_to(u64::MAX)).unwrap();
     let summary = run(&m, &settings, 2, &Unobserved).summary;
     let x = summary.outputs.get("x").unwrap();
     assert_eq!(x.non_finite, 30_849);

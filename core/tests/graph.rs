@@ -119,7 +119,11 @@ fn nodes_run_after_what_they_reference() {
                    "settings": {"iterations": 100, "sample_size": 100}}"#;
     let spec = ModelSpec::from_json(json).unwrap();
     let model = compile(&spec).unwrap();
-    let settings = scenarioforge_core::RunSettings::validate(&spec.settings, 1000).unwrap();
+    let settings = scenarioforge_core::RunSettings::validate(
+        &spec.settings,
+        &scenarioforge_core::Limits::up_to(1000),
+    )
+    .unwrap();
     let out = scenarioforge_core::run(&model, &settings, 1, &scenarioforge_core::Unobserved);
     for (_, row) in &out.samples.rows {
         assert_eq!(row[0], row[1] * 2.0);

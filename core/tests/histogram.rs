@@ -8,7 +8,7 @@
 
 use scenarioforge_core::stats::Histogram;
 use scenarioforge_core::summary::OutputSummary;
-use scenarioforge_core::{ModelSpec, RunSettings, Settings, compile, run};
+use scenarioforge_core::{Limits, ModelSpec, RunSettings, Settings, compile, run};
 use statrs::distribution::{ContinuousCDF, LogNormal, Normal, Uniform};
 
 const ITERATIONS: u64 = 1_000_000;
@@ -22,7 +22,7 @@ fn output_of(expr: &str, seed: u64, threads: usize) -> OutputSummary {
         seed: Some(seed),
         ..Settings::default()
     };
-    let settings = RunSettings::validate(&settings, u64::MAX).unwrap();
+    let settings = RunSettings::validate(&settings, &Limits::up_to(u64::MAX)).unwrap();
     let summary = run(&model, &settings, threads, &scenarioforge_core::Unobserved).summary;
     summary.outputs.0[0].1.clone()
 }

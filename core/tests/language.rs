@@ -4,7 +4,7 @@
 
 use scenarioforge_core::diag::render_all;
 use scenarioforge_core::expr::parse;
-use scenarioforge_core::{ModelSpec, RunSettings, Settings, Unobserved, compile, run};
+use scenarioforge_core::{Limits, ModelSpec, RunSettings, Settings, Unobserved, compile, run};
 
 #[track_caller]
 fn check_parse(src: &str, expected: &str) {
@@ -30,7 +30,7 @@ fn eval(expr: &str) -> f64 {
         sample_size: Some(1),
         ..Settings::default()
     };
-    let settings = RunSettings::validate(&settings, 10).unwrap();
+    let settings = RunSettings::validate(&settings, &Limits::up_to(10)).unwrap();
     let out = run(&model, &settings, 1, &Unobserved);
     out.samples.rows[0].1[4]
 }

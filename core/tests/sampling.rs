@@ -7,8 +7,8 @@ use std::sync::Mutex;
 use scenarioforge_core::model::{PrecisionSpec, Sampling};
 use scenarioforge_core::stats::sensitivity::spearman;
 use scenarioforge_core::{
-    Diagnostic, DiagnosticKind, Model, ModelSpec, Observer, Progress, RunOutput, RunSettings,
-    Settings, Status, Stepper, Unobserved, compile, run,
+    Diagnostic, DiagnosticKind, Limits, Model, ModelSpec, Observer, Progress, RunOutput,
+    RunSettings, Settings, Status, Stepper, Unobserved, compile, run,
 };
 
 fn compiled(json: &str) -> Model {
@@ -28,7 +28,7 @@ fn settings(iterations: u64, sampling: Sampling, precision: Option<PrecisionSpec
         precision,
         ..Settings::default()
     };
-    RunSettings::validate(&s, u64::MAX).unwrap()
+    RunSettings::validate(&s, &Limits::up_to(u64::MAX)).unwrap()
 }
 
 /// `k` inputs of assorted distributions, each pair (i, i+1) correlated with `rank(i)`, and
@@ -322,7 +322,7 @@ fn latin_hypercube_stratifies_each_chunk() {
     };
     let out = run(
         &model,
-        &RunSettings::validate(&s, u64::MAX).unwrap(),
+        &RunSettings::validate(&s, &Limits::up_to(u64::MAX)).unwrap(),
         1,
         &Unobserved,
     );
@@ -358,7 +358,7 @@ fn latin_hypercube_sem_matches_the_spread_of_the_mean_over_seeds() {
         };
         let out = run(
             &model,
-            &RunSettings::validate(&s, u64::MAX).unwrap(),
+            &RunSettings::validate(&s, &Limits::up_to(u64::MAX)).unwrap(),
             2,
             &Unobserved,
         );
@@ -393,7 +393,7 @@ fn latin_hypercube_sem_matches_the_spread_of_the_mean_over_seeds() {
     };
     let out = run(
         &model,
-        &RunSettings::validate(&s, u64::MAX).unwrap(),
+        &RunSettings::validate(&s, &Limits::up_to(u64::MAX)).unwrap(),
         1,
         &Unobserved,
     );
@@ -426,7 +426,7 @@ fn latin_hypercube_reduces_the_spread_of_the_mean() {
                     sampling: Some(sampling),
                     ..Settings::default()
                 };
-                let s = RunSettings::validate(&s, u64::MAX).unwrap();
+                let s = RunSettings::validate(&s, &Limits::up_to(u64::MAX)).unwrap();
                 let out = run(&model, &s, 1, &Unobserved).summary;
                 out.outputs.0[0].1.stats.as_ref().unwrap().mean
             })
@@ -547,7 +547,7 @@ fn bad_precision_settings_are_named() {
             precision: Some(p),
             ..Settings::default()
         };
-        RunSettings::validate(&s, u64::MAX)
+        RunSettings::validate(&s, &Limits::up_to(u64::MAX))
             .unwrap_err()
             .into_iter()
             .map(|d| (d.field.unwrap(), d.message))
@@ -653,12 +653,14 @@ fn correlated_latin_hypercube_inputs_keep_their_distributions() {
 #[test]
 fn an_early_stop_keeps_a_full_sample() {
     let model = compiled(NOISY);
-    let mut s = settings(
-        1_000_000,
-        Sampling::Random,
-        Some(precision(Some(0.01), None, &["total"])),
-    );
-    s.sample_size = 10_000;
+    let s = Settings {
+        iterations: Some(1_000_000),
+        seed: Some(11),
+        sample_size: Some(10_000),
+        precision: Some(precision(Some(0.01), None, &["total"])),
+        ..Settings::default()
+    };
+    let s = RunSettings::validate(&s, &Limits::up_to(u64::MAX)).unwrap();
     let out = run(&model, &s, 2, &Unobserved);
     assert_eq!(out.summary.status, Status::Converged);
     assert!(out.summary.iterations >= 16_384 && out.summary.iterations < 100_000);

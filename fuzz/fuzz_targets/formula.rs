@@ -4,7 +4,7 @@
 
 use libfuzzer_sys::fuzz_target;
 use scenarioforge_core::model::NodeSpec;
-use scenarioforge_core::{ModelSpec, RunSettings, Settings, Unobserved, compile, run};
+use scenarioforge_core::{Limits, ModelSpec, RunSettings, Settings, Unobserved, compile, run};
 
 fn node(id: &str, expr: &str) -> NodeSpec {
     NodeSpec {
@@ -43,7 +43,7 @@ fuzz_target!(|data: &[u8]| {
         sample_size: Some(8),
         ..Settings::default()
     };
-    let Ok(settings) = RunSettings::validate(&settings, 64) else {
+    let Ok(settings) = RunSettings::validate(&settings, &Limits::up_to(64)) else {
         return;
     };
     let out = run(&model, &settings, 1, &Unobserved);

@@ -3,7 +3,7 @@
 #![no_main]
 
 use libfuzzer_sys::fuzz_target;
-use scenarioforge_core::{ModelSpec, RunSettings, Settings, Unobserved, compile, run};
+use scenarioforge_core::{Limits, ModelSpec, RunSettings, Settings, Unobserved, compile, run};
 
 fuzz_target!(|data: &[u8]| {
     let Ok(text) = std::str::from_utf8(data) else {
@@ -22,7 +22,7 @@ fuzz_target!(|data: &[u8]| {
         sample_size: Some(spec.settings.sample_size.unwrap_or(16).min(64)),
         ..spec.settings.clone()
     };
-    let Ok(settings) = RunSettings::validate(&capped, 256) else {
+    let Ok(settings) = RunSettings::validate(&capped, &Limits::up_to(256)) else {
         return;
     };
     if settings.check_against(&model).is_ok() {

@@ -7,6 +7,8 @@ use std::fmt;
 use std::net::SocketAddr;
 use std::time::Duration;
 
+use scenarioforge_core::Limits;
+
 /// Everything `scenarioforge serve` needs to start.
 #[derive(Clone, Debug)]
 pub struct Config {
@@ -104,6 +106,15 @@ impl std::error::Error for ConfigError {}
 pub const DEFAULT_BIND_ADDR: &str = "127.0.0.1:3000";
 
 impl Config {
+    /// What the engine's check allows a run on this server: `MAX_SIMULATION_ITERATIONS`, and
+    /// `SAMPLE_ROWS` kept at most.
+    pub fn limits(&self) -> Limits {
+        Limits {
+            max_iterations: self.max_iterations,
+            sample_rows: Some(self.sample_rows),
+        }
+    }
+
     /// Reads the configuration from the process environment.
     pub fn from_env() -> Result<Config, ConfigError> {
         Config::from_lookup(|name| std::env::var(name).ok())

@@ -9,9 +9,8 @@
 use std::time::Duration;
 
 use chrono::{DateTime, Utc};
-use scenarioforge_core::model::{PrecisionSpec, Sampling};
-use scenarioforge_core::{RunSettings, SampleTable, Settings};
-use serde::{Deserialize, Serialize};
+use scenarioforge_core::{RunSettings, SampleTable};
+
 use sqlx::postgres::{PgConnectOptions, PgPool, PgPoolOptions};
 use sqlx::types::Json;
 use uuid::Uuid;
@@ -38,75 +37,15 @@ pub fn pool(url: &str, config: &DbConfig) -> Result<PgPool, sqlx::Error> {
         .connect_lazy_with(options))
 }
 
-/// The settings a run executes with, as stored: the model's, overridden by the request's, with
-/// the server's sample limit applied.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct StoredSettings {
-    pub iterations: u64,
-    pub seed: u64,
-    pub sample_size: usize,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub max_time_ms: Option<u64>,
-    #[serde(default, skip_serializing_if = "is_random")]
-    pub sampling: Sampling,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub precision: Option<PrecisionSpec>,
-}
-
-fn is_random(s: &Sampling) -> bool {
-    *s == Sampling::Random
-}
-
-impl From<&RunSettings> for StoredSettings {
-    fn from(s: &RunSettings) -> StoredSettings {
-        StoredSettings {
-            iterations: s.iterations,
-            seed: s.seed,
-            sample_size: s.sample_size,
-            max_time_ms: s.max_time_ms,
-            sampling: s.sampling,
-            precision: s.precision.as_ref().map(|p| PrecisionSpec {
-                relative: p.relative,
-                absolute: p.absolute,
-                confidence: Some(p.confidence),
-                outputs: (!p.outputs.is_empty()).then(|| p.outputs.clone()),
-            }),
-        }
-    }
-}
-
-impl StoredSettings {
-    /// The settings to run with. They were validated before they were stored; a stored row
-    /// that no longer validates (edited by hand) is an error, not a panic.
-    pub fn to_run_settings(&self) -> Result<RunSettings, String> {
-        let settings = Settings {
-            iterations: Some(self.iterations),
-            seed: Some(self.seed),
-            sample_size: Some(self.sample_size as u64),
-            max_time_ms: self.max_time_ms,
-            sampling: Some(self.sampling),
-            precision: self.precision.clone(),
-        };
-        let mut run = RunSettings::validate(&settings, u64::MAX).map_err(|d| {
-            d.iter()
-                .map(|d| d.message.as_str())
-                .collect::<Vec<_>>()
-                .join("; ")
-        })?;
-        // The server's own sample limit, applied when the run was stored.
-        run.sample_size = self.sample_size;
-        Ok(run)
-    }
-}
-
 /// A run about to be stored, `queued`.
 #[derive(Debug)]
 pub struct NewRun<'a> {
     pub id: Uuid,
     pub owner_token_hash: &'a [u8],
     pub model: &'a serde_json::Value,
-    pub settings: StoredSettings,
+    /// The settings it executes with: stored written out in full
+    /// ([`RunSettings::to_settings`]), read back through `check`.
+    pub settings: &'a RunSettings,
     pub spec_hash: &'a str,
     pub engine: &'a str,
     /// The client's address, when known.
@@ -166,10 +105,10 @@ pub async fn insert_run(
     .bind(run.id)
     .bind(run.owner_token_hash)
     .bind(Json(run.model))
-    .bind(Json(&run.settings))
+    .bind(Json(run.settings.to_settings()))
     .bind(run.spec_hash)
     .bind(run.engine)
-    .bind(to_i64(run.settings.iterations))
+    .bind(to_i64(run.settings.iterations()))
     .bind(run.client)
     .execute(&mut *tx)
     .await?;

@@ -146,7 +146,7 @@ impl Executor {
             if live.contains_key(&job.id) {
                 return;
             }
-            live.insert(job.id, Arc::new(LiveRun::new(job.settings.iterations)));
+            live.insert(job.id, Arc::new(LiveRun::new(job.settings.iterations())));
         }
         lock(&self.inner.queue).push_back(job);
         self.inner.wake.notify_one();
@@ -268,7 +268,7 @@ impl Inner {
             return;
         };
         let id = job.id;
-        let total = job.settings.iterations;
+        let total = job.settings.iterations();
         // Compiled before it is marked running, for the estimate of its memory: it waits
         // queued until that fits in the budget.
         let model = match compile(&job.spec) {
@@ -316,7 +316,7 @@ impl Inner {
         let started = Instant::now();
         let limit = job
             .settings
-            .max_time_ms
+            .max_time_ms()
             .map_or(self.config.max_simulation_time, |ms| {
                 Duration::from_millis(ms).min(self.config.max_simulation_time)
             });

@@ -5,12 +5,12 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 
-use scenarioforge_core::ModelSpec;
+use scenarioforge_core::{Checked, Limits, ModelSpec, RunSettings, Settings, check};
 use sqlx::PgPool;
 use tokio::sync::{Semaphore, watch};
 
 use crate::config::Config;
-use crate::db::{self, StoredSettings};
+use crate::db;
 use crate::error::ApiError;
 use crate::executor::{Executor, ExecutorConfig, Job};
 use crate::routes::events::{RemoteFeeds, StreamCount};
@@ -98,23 +98,26 @@ impl AppState {
         db::MIGRATOR.run(&self.pool).await?;
         let unfinished = db::requeue_unfinished(&self.pool).await?;
         let mut queued = 0;
-        for run in unfinished {
-            let spec = serde_json::from_value::<ModelSpec>(run.model.0);
-            let settings = serde_json::from_value::<StoredSettings>(run.settings.0)
-                .map_err(|e| e.to_string())
-                .and_then(|s| s.to_run_settings());
-            match (spec.map_err(|e| e.to_string()), settings) {
-                (Ok(spec), Ok(settings)) => {
-                    self.executor.submit(Job {
-                        id: run.id,
-                        spec,
-                        settings,
-                    });
+        // Read back through the engine's one check, under this process's limits: compiling
+        // is CPU-bound, so off the async runtime.
+        let limits = self.config.limits();
+        let checked = tokio::task::spawn_blocking(move || {
+            unfinished
+                .into_iter()
+                .map(|run| (run.id, read_back(run.model.0, run.settings.0, &limits)))
+                .collect::<Vec<_>>()
+        })
+        .await
+        .unwrap_or_default();
+        for (id, run) in checked {
+            match run {
+                Ok((spec, settings)) => {
+                    self.executor.submit(Job { id, spec, settings });
                     queued += 1;
                 }
-                (Err(e), _) | (_, Err(e)) => {
-                    tracing::error!(run = %run.id, error = %e, "a stored run cannot be read back");
-                    db::fail(&self.pool, run.id, "the stored run cannot be read back").await?;
+                Err(e) => {
+                    tracing::error!(run = %id, error = %e, "a stored run cannot be read back");
+                    db::fail(&self.pool, id, "the stored run cannot be read back").await?;
                 }
             }
         }
@@ -184,5 +187,19 @@ impl AppState {
     /// A receiver that sees `true` once the shutdown has begun.
     pub fn shutdown_signal(&self) -> watch::Receiver<bool> {
         self.shutdown.subscribe()
+    }
+}
+
+/// A stored run's model and settings, checked again: what it executes with, or why it cannot.
+fn read_back(
+    model: serde_json::Value,
+    settings: serde_json::Value,
+    limits: &Limits,
+) -> Result<(ModelSpec, RunSettings), String> {
+    let spec = serde_json::from_value::<ModelSpec>(model).map_err(|e| e.to_string())?;
+    let settings = serde_json::from_value::<Settings>(settings).map_err(|e| e.to_string())?;
+    match check(&spec, &settings, limits) {
+        Ok(Checked { settings, .. }) => Ok((spec, settings)),
+        Err(rejected) => Err(rejected.summary()),
     }
 }

@@ -2,8 +2,8 @@
 //! referenced, undo and redo, and the diagnostics of the current model.
 
 use scenarioforge_core::expr::lex::{Tok, lex};
-use scenarioforge_core::model::{DEFAULT_MAX_ITERATIONS, NodeSpec};
-use scenarioforge_core::{Diagnostic, ModelSpec, Settings, check};
+use scenarioforge_core::model::NodeSpec;
+use scenarioforge_core::{Diagnostic, Limits, ModelSpec, Settings, check};
 
 /// `formula` with every reference to the node `old` replaced by `new`. References are
 /// identifier tokens, found by the engine's own lexer, that are not function calls; a formula
@@ -132,10 +132,10 @@ impl History {
 }
 
 /// Every problem with the model and its settings, as the engine reports them; empty when it
-/// runs. `max_iterations` is the server's limit: the browser limit only decides where a
+/// runs. The limits are the server's defaults: the browser's own limits only decide where a
 /// run goes.
 pub fn diagnostics(spec: &ModelSpec) -> Vec<Diagnostic> {
-    match check(spec, &Settings::default(), DEFAULT_MAX_ITERATIONS) {
+    match check(spec, &Settings::default(), &Limits::default()) {
         Ok(_) => Vec::new(),
         Err(rejected) => rejected.into_diagnostics(),
     }

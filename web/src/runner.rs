@@ -6,9 +6,8 @@ use std::sync::Arc;
 
 use leptos::prelude::*;
 use scenarioforge_core::cost;
-use scenarioforge_core::model::DEFAULT_MAX_ITERATIONS;
 use scenarioforge_core::{
-    Checked, ModelSpec, Rejected, SampleTable, Settings, Stepper, Stop, Summary, check,
+    Checked, Limits, ModelSpec, Rejected, SampleTable, Settings, Stepper, Stop, Summary, check,
 };
 use wasm_bindgen::JsCast;
 use wasm_bindgen::closure::Closure;
@@ -178,7 +177,7 @@ pub async fn run(state: RunState, spec: ModelSpec, placement: Placement, limit_s
     state.cancel_requested.set(false);
     state.results.set(None);
     // The server's own check: what it would refuse is not run here either.
-    let (model, settings) = match check(&spec, &Settings::default(), DEFAULT_MAX_ITERATIONS) {
+    let (model, settings) = match check(&spec, &Settings::default(), &Limits::default()) {
         Ok(Checked { model, settings }) => (model, settings),
         Err(Rejected::Model(d)) => {
             state
@@ -186,8 +185,10 @@ pub async fn run(state: RunState, spec: ModelSpec, placement: Placement, limit_s
                 .set(Some(format!("the model has {} error(s)", d.len())));
             return;
         }
-        Err(Rejected::Settings(d)) => {
-            state.error.set(d.first().map(|d| d.message.clone()));
+        Err(Rejected::Settings { diagnostics, .. }) => {
+            state
+                .error
+                .set(diagnostics.first().map(|d| d.message.clone()));
             return;
         }
     };
@@ -208,7 +209,7 @@ pub async fn run(state: RunState, spec: ModelSpec, placement: Placement, limit_s
         return;
     }
 
-    state.start(settings.iterations, "browser");
+    state.start(settings.iterations(), "browser");
     let started = browser::now_ms();
     let mut stepper = match Stepper::new(model, settings.clone()) {
         Ok(s) => s,
@@ -266,13 +267,13 @@ pub async fn run(state: RunState, spec: ModelSpec, placement: Placement, limit_s
                 _ => done as f64 / (elapsed / 1000.0),
             };
             state.speed.set(Some(speed));
-            let estimate = elapsed / 1000.0 + (settings.iterations - done) as f64 / speed;
+            let estimate = elapsed / 1000.0 + (settings.iterations() - done) as f64 / speed;
             let limit_iterations = speed * limit_s;
             if placement == Placement::Auto && estimate > limit_s {
                 state.note.set(format!(
                     "sent to the server: {} iterations would take about {} in this browser \
                      (measured {} iterations/s), past the {} browser limit (about {} iterations)",
-                    format::thousands(settings.iterations),
+                    format::thousands(settings.iterations()),
                     format::duration(estimate),
                     format::number(speed),
                     format::duration(limit_s),

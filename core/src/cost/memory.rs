@@ -53,11 +53,11 @@ pub fn memory(model: &Model, settings: &RunSettings, threads: usize) -> MemoryEs
     let threads = threads.max(1) as u64;
     let width = model.sample_slots().len() as u64;
     let chunk = CHUNK_SIZE as u64;
-    let rows = (settings.sample_size.max(SENSITIVITY_ROWS) as u64).min(settings.iterations);
+    let rows = (settings.sample_size().max(SENSITIVITY_ROWS) as u64).min(settings.iterations());
     // A row's values and its (hash, iteration, slot) in the heap; each thread's candidates
     // of one chunk, copied out of its columns; the rows the caller gets back (every node).
     let candidates = rows.min(chunk);
-    let kept = (settings.sample_size as u64).min(settings.iterations);
+    let kept = (settings.sample_size() as u64).min(settings.iterations());
     // At the end the rows are listed by hash (an iteration and a slice each) and sorted.
     let sample = rows
         .saturating_mul(f64s(width) + 24 + 48)
@@ -129,7 +129,7 @@ pub(super) fn ranked(model: &Model) -> (usize, usize) {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::{ModelSpec, Settings, compile};
+    use crate::{Limits, ModelSpec, Settings, compile};
 
     fn estimate(json: &str, iterations: u64) -> MemoryEstimate {
         let model = compile(&ModelSpec::from_json(json).unwrap_or_else(|_| unreachable!()))
@@ -138,8 +138,8 @@ mod tests {
             iterations: Some(iterations),
             ..Settings::default()
         };
-        let settings =
-            RunSettings::validate(&settings, u64::MAX).unwrap_or_else(|_| unreachable!());
+        let settings = RunSettings::validate(&settings, &Limits::up_to(u64::MAX))
+            .unwrap_or_else(|_| unreachable!());
         memory(&model, &settings, 2)
     }
 

@@ -56,7 +56,7 @@ const TABLE_NS: f64 = 1.5e6;
 /// An upper bound on the work of a run of `model` with `settings`, computed in one pass
 /// over its instructions.
 pub fn work(model: &Model, settings: &RunSettings) -> WorkEstimate {
-    let latin = settings.sampling == Sampling::LatinHypercube;
+    let latin = settings.sampling() == Sampling::LatinHypercube;
     let program = &model.program;
     let mut evaluation = 0.0;
     let mut tabled = 0.0;
@@ -94,12 +94,12 @@ pub fn work(model: &Model, settings: &RunSettings) -> WorkEstimate {
         .map(|&o| 4.0 + 0.6 * model.nodes[o].thresholds.len() as f64)
         .sum();
     // Each row's hash; the candidates for the sample copy a row each and enter its heap.
-    let n = settings.iterations.max(1) as f64;
-    let k = settings.sample_size.max(SENSITIVITY_ROWS) as f64;
+    let n = settings.iterations().max(1) as f64;
+    let k = settings.sample_size().max(SENSITIVITY_ROWS) as f64;
     let candidates = (k + 45.0 * k.sqrt() + 1500.0).min(n);
     let statistics = 0.5 * nodes + per_output + 3.0 + candidates / n * (60.0 + 4.0 * width);
 
-    let tables = if settings.iterations > TABLES_FROM_CHUNK * CHUNK_SIZE as u64 {
+    let tables = if settings.iterations() > TABLES_FROM_CHUNK * CHUNK_SIZE as u64 {
         tables as f64 * TABLE_NS
     } else {
         0.0
@@ -117,7 +117,7 @@ pub fn work(model: &Model, settings: &RunSettings) -> WorkEstimate {
     let summary = model.outputs.len() as f64 * 50_000.0 + k.min(n) * width * 10.0;
 
     WorkEstimate {
-        iterations: settings.iterations,
+        iterations: settings.iterations(),
         evaluation_ns: evaluation,
         tabled_evaluation_ns: tabled,
         statistics_ns: statistics,
@@ -216,7 +216,7 @@ fn op_ns(op: &Op) -> f64 {
 mod tests {
     use super::*;
     use crate::dist::Dist;
-    use crate::{ModelSpec, Settings, compile};
+    use crate::{Limits, ModelSpec, Settings, compile};
 
     fn estimate(nodes: &str, iterations: u64, sampling: Sampling) -> WorkEstimate {
         let json = format!(r#"{{"nodes": [{nodes}]}}"#);
@@ -227,8 +227,8 @@ mod tests {
             sampling: Some(sampling),
             ..Settings::default()
         };
-        let settings =
-            RunSettings::validate(&settings, u64::MAX).unwrap_or_else(|_| unreachable!());
+        let settings = RunSettings::validate(&settings, &Limits::up_to(u64::MAX))
+            .unwrap_or_else(|_| unreachable!());
         work(&model, &settings)
     }
 

@@ -2,7 +2,7 @@
 //! summary is computed from one.
 
 use scenarioforge_core::{
-    Model, ModelSpec, RunSettings, Settings, Stepper, Summary, Unobserved, compile, run,
+    Limits, Model, ModelSpec, RunSettings, Settings, Stepper, Summary, Unobserved, compile, run,
 };
 
 /// Iterations of a golden run: twenty chunks, the last one partial, so that the inversion
@@ -62,8 +62,11 @@ fn prepared(model: &str) -> (Model, RunSettings) {
         iterations: Some(GOLDEN_ITERATIONS),
         ..Settings::default()
     };
-    let settings =
-        RunSettings::validate(&spec.settings.overridden_by(&overrides), GOLDEN_ITERATIONS).unwrap();
+    let settings = RunSettings::validate(
+        &spec.settings.overridden_by(&overrides),
+        &Limits::up_to(GOLDEN_ITERATIONS),
+    )
+    .unwrap();
     (compiled, settings)
 }
 

@@ -16,7 +16,7 @@ use std::time::{Duration, Instant};
 use clap::{Parser, Subcommand, ValueEnum};
 use scenarioforge_core::diag::{Diagnostic, render_all};
 use scenarioforge_core::model::{DEFAULT_MAX_ITERATIONS, PrecisionSpec, Sampling, thousands};
-use scenarioforge_core::{Checked, ModelSpec, SampleTable, Settings, check, cost, try_run};
+use scenarioforge_core::{Checked, Limits, ModelSpec, SampleTable, Settings, check, cost, try_run};
 
 use progress::CliObserver;
 use scenarioforge_server::telemetry;
@@ -187,17 +187,13 @@ fn load(path: &Path) -> Result<ModelSpec, Failure> {
 }
 
 /// The engine's one check of a model and its settings, with every diagnostic on failure.
-fn checked(
-    spec: &ModelSpec,
-    overrides: &Settings,
-    max_iterations: u64,
-) -> Result<Checked, Failure> {
-    check(spec, overrides, max_iterations).map_err(|r| diagnostics(Some(spec), r.diagnostics()))
+fn checked(spec: &ModelSpec, overrides: &Settings, limits: &Limits) -> Result<Checked, Failure> {
+    check(spec, overrides, limits).map_err(|r| diagnostics(Some(spec), r.diagnostics()))
 }
 
 fn check_command(path: &Path) -> Result<(), Failure> {
     let spec = load(path)?;
-    let Checked { model, settings } = checked(&spec, &Settings::default(), DEFAULT_MAX_ITERATIONS)?;
+    let Checked { model, settings } = checked(&spec, &Settings::default(), &Limits::default())?;
     let threads = std::thread::available_parallelism().map_or(1, |n| n.get());
     println!(
         "ok: {} nodes, {} stochastic inputs, {} outputs ({})\n\
@@ -211,7 +207,7 @@ fn check_command(path: &Path) -> Result<(), Failure> {
             .map(|&o| model.nodes[o].id.as_str())
             .collect::<Vec<_>>()
             .join(", "),
-        thousands(settings.iterations),
+        thousands(settings.iterations()),
         cost::approx_bytes(cost::memory(&model, &settings, threads).total()),
         cost::approx_seconds(cost::work(&model, &settings).core_seconds()),
     );
@@ -241,15 +237,13 @@ fn run_command(args: &RunArgs) -> Result<(), Failure> {
             ..spec.settings.precision.clone().unwrap_or_default()
         }),
     };
-    let Checked {
-        model,
-        mut settings,
-    } = checked(&spec, &overrides, args.max_iterations)?;
-    if args.samples_csv.is_none() {
-        // No rows are written, so none are copied out: the summary is the same whatever the
-        // sample size (sensitivity reads the first rows of the sample, which does not change).
-        settings.sample_size = 0;
-    }
+    let limits = Limits {
+        max_iterations: args.max_iterations,
+        // No rows are written without a CSV, so none are kept: the summary is the same
+        // whatever the sample size (sensitivity reads rows of its own, which do not change).
+        sample_rows: args.samples_csv.is_none().then_some(0),
+    };
+    let Checked { model, settings } = checked(&spec, &overrides, &limits)?;
     let threads = args.threads.map_or_else(
         || std::thread::available_parallelism().map_or(1, |n| n.get()),
         |t| t as usize,
@@ -267,7 +261,7 @@ fn run_command(args: &RunArgs) -> Result<(), Failure> {
     let show_progress = std::io::stderr().is_terminal();
     let observer = CliObserver::new(
         Instant::now(),
-        settings.max_time_ms.map(Duration::from_millis),
+        settings.max_time_ms().map(Duration::from_millis),
         Arc::clone(&cancel),
         show_progress,
     );

@@ -7,7 +7,7 @@ use std::sync::Arc;
 use axum::extract::State;
 use axum::routing::post;
 use axum::{Json, Router};
-use scenarioforge_core::{Checked, Diagnostic, check};
+use scenarioforge_core::{Checked, Diagnostic, Model, Rejected, check};
 use serde::Serialize;
 
 use crate::error::ApiError;
@@ -38,29 +38,39 @@ async fn validate(
 ) -> Result<Json<Validation>, ApiError> {
     let config = Arc::clone(&state.config);
     let validation = state
-        .blocking(
-            move || match check(&request.model, &request.settings, config.max_iterations) {
+        .blocking(move || {
+            let ids = |model: &Model, nodes: &[usize]| -> Vec<String> {
+                nodes.iter().map(|&i| model.nodes[i].id.clone()).collect()
+            };
+            match check(&request.model, &request.settings, &config.limits()) {
                 Ok(Checked { model, settings }) => {
-                    let settings = request.on_server(settings, &config);
                     let threads = std::thread::available_parallelism().map_or(1, |n| n.get());
-                    let id = |&i: &usize| model.nodes[i].id.clone();
                     Validation {
                         valid: true,
                         diagnostics: Vec::new(),
-                        inputs: model.inputs.iter().map(id).collect(),
-                        outputs: model.outputs.iter().map(id).collect(),
+                        inputs: ids(&model, &model.inputs),
+                        outputs: ids(&model, &model.outputs),
                         estimate: Some(Estimate::of(&model, &settings, threads)),
                     }
                 }
-                Err(rejected) => Validation {
+                // The model compiles: its inputs and outputs are listed beside what is wrong
+                // with the settings.
+                Err(Rejected::Settings { model, diagnostics }) => Validation {
                     valid: false,
-                    diagnostics: rejected.into_diagnostics(),
+                    diagnostics,
+                    inputs: ids(&model, &model.inputs),
+                    outputs: ids(&model, &model.outputs),
+                    estimate: None,
+                },
+                Err(Rejected::Model(diagnostics)) => Validation {
+                    valid: false,
+                    diagnostics,
                     inputs: Vec::new(),
                     outputs: Vec::new(),
                     estimate: None,
                 },
-            },
-        )
+            }
+        })
         .await?;
     Ok(Json(validation))
 }

@@ -8,6 +8,7 @@ use axum::extract::State;
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
+use scenarioforge_core::check::join_messages;
 use scenarioforge_core::cost::MemoryEstimate;
 use scenarioforge_core::diag::Diagnostic;
 use scenarioforge_core::model::thousands;
@@ -20,7 +21,7 @@ use sha2::{Digest, Sha256};
 use uuid::Uuid;
 
 use crate::config::Config;
-use crate::db::{self, StoredSettings};
+use crate::db;
 use crate::error::ApiError;
 use crate::executor::Job;
 use crate::extract::{ClientAddr, JsonBody, OwnerToken, RunId, hex, new_owner_token, token_hash};
@@ -94,9 +95,8 @@ impl RunRequest {
     /// server's limits, collecting every diagnostic of both. CPU-bound: call it off the
     /// async runtime ([`AppState::blocking`]).
     pub fn validate(self, config: &Config) -> Result<ValidRun, ApiError> {
-        match check(&self.model, &self.settings, config.max_iterations) {
+        match check(&self.model, &self.settings, &config.limits()) {
             Ok(Checked { model, settings }) => {
-                let settings = self.on_server(settings, config);
                 let threads = std::thread::available_parallelism().map_or(1, |n| n.get());
                 let memory = cost::memory(&model, &settings, threads);
                 let estimate = Estimate::from(&memory, &model, &settings, threads);
@@ -119,7 +119,7 @@ impl RunRequest {
                     return Err(refused(format!(
                         "the run would need up to about {} of one core's work for {} iterations, above the limit of {} (MAX_RUN_WORK)",
                         cost::approx_seconds(estimate.core_seconds),
-                        thousands(settings.iterations),
+                        thousands(settings.iterations()),
                         cost::approx_seconds(limit as f64)
                     )));
                 }
@@ -130,25 +130,12 @@ impl RunRequest {
                 })
             }
             Err(Rejected::Model(diagnostics)) => Err(ApiError::InvalidModel(diagnostics)),
-            Err(Rejected::Settings(diagnostics)) => Err(settings_error(
+            Err(Rejected::Settings { diagnostics, .. }) => Err(settings_error(
                 &self.model.settings.overridden_by(&self.settings),
                 config.max_iterations,
                 diagnostics,
             )),
         }
-    }
-
-    /// `settings` as this server runs them: `SAMPLE_ROWS` is the most rows stored per run,
-    /// and a run's `sample_size` may lower it.
-    pub fn on_server(&self, mut settings: RunSettings, config: &Config) -> RunSettings {
-        let effective = self.model.settings.overridden_by(&self.settings);
-        settings.sample_size = effective
-            .sample_size
-            .map_or(config.sample_rows, |s| {
-                usize::try_from(s).unwrap_or(usize::MAX)
-            })
-            .min(config.sample_rows);
-        settings
     }
 }
 
@@ -160,14 +147,7 @@ fn settings_error(effective: &Settings, max: u64, diagnostics: Vec<Diagnostic>) 
             thousands(n),
             thousands(max)
         ),
-        _ => format!(
-            "invalid settings: {}",
-            diagnostics
-                .iter()
-                .map(|d| d.message.as_str())
-                .collect::<Vec<_>>()
-                .join("; ")
-        ),
+        _ => format!("invalid settings: {}", join_messages(&diagnostics)),
     };
     ApiError::InvalidSettings {
         message,
@@ -214,8 +194,7 @@ async fn create(
             details: json!({ "field": field }),
         });
     }
-    let settings = StoredSettings::from(&run.settings);
-    let spec_hash = spec_hash(&model, &settings);
+    let spec_hash = spec_hash(&model, &run.settings.to_settings());
     // Bounds on waiting work, checked and stored in one step: a refused run leaves nothing.
     let client = client.0.map(|ip| ip.to_string());
     let admitted = db::insert_run(
@@ -224,7 +203,7 @@ async fn create(
             id,
             owner_token_hash: &token_hash(&token),
             model: &model,
-            settings,
+            settings: &run.settings,
             spec_hash: &spec_hash,
             engine: ENGINE,
             client: client.as_deref(),
@@ -281,7 +260,7 @@ fn nul_field(value: &Value, path: &str) -> Option<String> {
 }
 
 /// SHA-256 of the model and the effective settings, as stored.
-fn spec_hash(model: &Value, settings: &StoredSettings) -> String {
+fn spec_hash(model: &Value, settings: &Settings) -> String {
     let mut hasher = Sha256::new();
     hasher.update(model.to_string().as_bytes());
     hasher.update(b"\n");

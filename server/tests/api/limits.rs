@@ -636,7 +636,12 @@ fn estimate(model: &Value, iterations: u64) -> u64 {
         iterations: Some(iterations),
         ..Default::default()
     };
-    let checked = scenarioforge_core::check::check(&spec, &settings, u64::MAX).unwrap();
+    let checked = scenarioforge_core::check::check(
+        &spec,
+        &settings,
+        &scenarioforge_core::Limits::up_to(u64::MAX),
+    )
+    .unwrap();
     let threads = std::thread::available_parallelism().map_or(1, |n| n.get());
     scenarioforge_core::cost::memory(&checked.model, &checked.settings, threads).total()
 }

@@ -270,6 +270,35 @@ async fn validate_returns_every_diagnostic_or_the_models_shape() {
     assert_eq!(diagnostics[1]["node"], "b");
     assert_eq!(diagnostics[1]["kind"], "unknown_name");
     assert_eq!(diagnostics[2]["field"], "settings.iterations");
+
+    // A model that compiles with settings that do not hold: its shape is still listed.
+    let (status, body) = app
+        .post(
+            "/api/models/validate",
+            &json!({"model": model(STARTUP), "settings": {"precision": {"relative": 0.01, "outputs": ["customers"]}}}),
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    assert_eq!(body["valid"], false);
+    assert_eq!(
+        body["diagnostics"][0]["field"], "settings.precision.outputs[0]",
+        "{body}"
+    );
+    assert!(
+        body["outputs"]
+            .as_array()
+            .unwrap()
+            .contains(&json!("profit")),
+        "{body}"
+    );
+    assert!(
+        body["inputs"]
+            .as_array()
+            .unwrap()
+            .contains(&json!("customers")),
+        "{body}"
+    );
+    assert!(body.get("estimate").is_none(), "{body}");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
