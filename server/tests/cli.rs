@@ -611,3 +611,40 @@ fn the_memory_estimate_bounds_the_peak_within_half_again() {
     std::fs::remove_dir_all(&dir).ok();
     assert!(wrong.is_empty(), "{wrong:#?}");
 }
+
+/// The table of rejected models that the engine's own test checks (`core/tests/rejected.rs`):
+/// `check` and `run` exit 2 and print every diagnostic the engine gives, and no other.
+#[test]
+fn the_rejected_models_table_gives_the_engines_diagnostics() {
+    let cases: Vec<serde_json::Value> =
+        serde_json::from_str(include_str!("../../core/tests/cases/rejected.json")).unwrap();
+    for case in cases {
+        let name = case["name"].as_str().unwrap();
+        let json = case["model"].to_string();
+        let spec = scenarioforge_core::ModelSpec::from_json(&json).unwrap();
+        let engine = scenarioforge_core::check(
+            &spec,
+            &scenarioforge_core::Settings::default(),
+            &scenarioforge_core::Limits::default(),
+        )
+        .unwrap_err();
+        for command in ["check", "run"] {
+            let out = with_stdin(&[command, "-"], &json);
+            assert_eq!(out.status.code(), Some(2), "{name}: {command}");
+            let stderr = text(&out.stderr);
+            for d in engine.diagnostics() {
+                assert!(stderr.contains(&d.message), "{name}: {command}: {stderr}");
+            }
+            let n = engine.diagnostics().len();
+            assert_eq!(
+                stderr.matches("error:").count(),
+                n,
+                "{name}: {command}: {stderr}"
+            );
+            assert!(
+                stderr.contains(&format!("{n} error")),
+                "{name}: {command}: {stderr}"
+            );
+        }
+    }
+}

@@ -215,4 +215,22 @@ mod tests {
             Some("settings.precision.outputs[0]")
         );
     }
+
+    /// The table of rejected models that the engine's own test checks
+    /// (`core/tests/rejected.rs`): the editor shows exactly the engine's diagnostics.
+    #[test]
+    fn the_rejected_models_table_gives_the_engines_diagnostics() {
+        let cases: Vec<serde_json::Value> =
+            serde_json::from_str(include_str!("../../core/tests/cases/rejected.json"))
+                .unwrap_or_default();
+        assert!(cases.len() >= 8);
+        for case in cases {
+            let spec = ModelSpec::from_json(&case["model"].to_string())
+                .unwrap_or_else(|d| panic!("{}: {d:?}", case["name"]));
+            let engine = scenarioforge_core::check(&spec, &Settings::default(), &Limits::default())
+                .err()
+                .map(scenarioforge_core::Rejected::into_diagnostics);
+            assert_eq!(Some(diagnostics(&spec)), engine, "{}", case["name"]);
+        }
+    }
 }

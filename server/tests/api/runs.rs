@@ -651,3 +651,35 @@ async fn a_shutdown_stops_a_run_inside_its_chunk_and_puts_it_back() {
             .unwrap();
     assert_eq!((status.as_str(), iterations, attempts), ("queued", 0, 0));
 }
+
+/// The table of rejected models that the engine's own test checks (`core/tests/rejected.rs`):
+/// `/api/models/validate` lists exactly the engine's diagnostics, and `POST /api/runs`
+/// refuses each with them in its details, storing nothing.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_rejected_models_table_gives_the_engines_diagnostics() {
+    let app = TestApp::spawn().await;
+    let cases: Vec<Value> =
+        serde_json::from_str(include_str!("../../../core/tests/cases/rejected.json")).unwrap();
+    for case in cases {
+        let name = case["name"].as_str().unwrap();
+        let spec = scenarioforge_core::ModelSpec::from_json(&case["model"].to_string()).unwrap();
+        let engine = scenarioforge_core::check(
+            &spec,
+            &scenarioforge_core::Settings::default(),
+            &scenarioforge_core::Limits::default(),
+        )
+        .unwrap_err();
+        let engine = serde_json::to_value(engine.diagnostics()).unwrap();
+        let body = json!({"model": case["model"]});
+
+        let (status, answer) = app.post("/api/models/validate", &body).await;
+        assert_eq!(status, StatusCode::OK, "{name}: {answer}");
+        assert_eq!(answer["valid"], false, "{name}");
+        assert_eq!(answer["diagnostics"], engine, "{name}");
+
+        let (status, answer) = app.post("/api/runs", &body).await;
+        assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{name}: {answer}");
+        assert_eq!(answer["error"]["details"], engine, "{name}");
+    }
+    assert_eq!(app.stored_runs().await, 0);
+}
