@@ -19,6 +19,7 @@ use std::sync::{Arc, Condvar, Mutex};
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
+use scenarioforge_core::check::join_messages;
 use scenarioforge_core::convergence::History;
 use scenarioforge_core::cost;
 use scenarioforge_core::summary::Named;
@@ -278,11 +279,7 @@ impl Inner {
                 // before they are accepted.
                 let message = format!(
                     "the model no longer compiles: {}",
-                    diagnostics
-                        .iter()
-                        .map(|d| d.message.as_str())
-                        .collect::<Vec<_>>()
-                        .join("; ")
+                    join_messages(&diagnostics)
                 );
                 self.record_failure(id, &live, total, &message);
                 return;
