@@ -58,4 +58,4 @@ pub use model::{ModelSpec, RunSettings, Settings};
 pub use run::{
     Observer, Progress, RunOutput, SampleTable, Stepper, Stop, Unobserved, run, try_run,
 };
-pub use summary::{Status, Summary};
+pub use summary::{RunStatus, Status, Summary};

@@ -19,6 +19,107 @@ pub enum Status {
     Cancelled,
 }
 
+impl Status {
+    pub fn as_str(self) -> &'static str {
+        RunStatus::from(self).as_str()
+    }
+}
+
+/// Where a run is in its life, wherever it runs: waiting, executing, or how it ended. The
+/// server stores it by [`RunStatus::as_str`] (the database's check constraint lists the same
+/// names) and the page reads it back.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum RunStatus {
+    Queued,
+    Running,
+    Completed,
+    /// Stopped early because the precision target was met.
+    Converged,
+    TimedOut,
+    Cancelled,
+    /// Could not run or could not be stored; the run's `error` says why.
+    Failed,
+}
+
+impl RunStatus {
+    pub const ALL: [RunStatus; 7] = [
+        RunStatus::Queued,
+        RunStatus::Running,
+        RunStatus::Completed,
+        RunStatus::Converged,
+        RunStatus::TimedOut,
+        RunStatus::Cancelled,
+        RunStatus::Failed,
+    ];
+
+    /// The name stored and sent: `queued`, `timed_out`, ...
+    pub fn as_str(self) -> &'static str {
+        match self {
+            RunStatus::Queued => "queued",
+            RunStatus::Running => "running",
+            RunStatus::Completed => "completed",
+            RunStatus::Converged => "converged",
+            RunStatus::TimedOut => "timed_out",
+            RunStatus::Cancelled => "cancelled",
+            RunStatus::Failed => "failed",
+        }
+    }
+
+    /// Whether the run has ended: neither queued nor running.
+    pub fn is_finished(self) -> bool {
+        !matches!(self, RunStatus::Queued | RunStatus::Running)
+    }
+}
+
+impl From<Status> for RunStatus {
+    fn from(status: Status) -> RunStatus {
+        match status {
+            Status::Completed => RunStatus::Completed,
+            Status::Converged => RunStatus::Converged,
+            Status::TimedOut => RunStatus::TimedOut,
+            Status::Cancelled => RunStatus::Cancelled,
+        }
+    }
+}
+
+impl std::fmt::Display for RunStatus {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// A status name that is none of [`RunStatus::ALL`].
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct UnknownStatus(pub String);
+
+impl std::fmt::Display for UnknownStatus {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "`{}` is not a run status", self.0)
+    }
+}
+
+impl std::error::Error for UnknownStatus {}
+
+impl TryFrom<String> for RunStatus {
+    type Error = UnknownStatus;
+
+    fn try_from(s: String) -> Result<RunStatus, UnknownStatus> {
+        s.parse()
+    }
+}
+
+impl std::str::FromStr for RunStatus {
+    type Err = UnknownStatus;
+
+    fn from_str(s: &str) -> Result<RunStatus, UnknownStatus> {
+        RunStatus::ALL
+            .into_iter()
+            .find(|status| status.as_str() == s)
+            .ok_or_else(|| UnknownStatus(s.to_string()))
+    }
+}
+
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct Summary {
     pub status: Status,
@@ -281,5 +382,30 @@ impl Summary {
     pub fn to_json(&self) -> String {
         // Serialising plain data with string keys cannot fail.
         serde_json::to_string_pretty(self).unwrap_or_default()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Each status's name is what serde writes, and reads back as the same status.
+    #[test]
+    fn a_status_name_is_the_same_everywhere() {
+        for status in RunStatus::ALL {
+            let json = serde_json::to_string(&status).unwrap_or_default();
+            assert_eq!(json, format!("\"{}\"", status.as_str()));
+            assert_eq!(status.as_str().parse::<RunStatus>(), Ok(status));
+        }
+        assert_eq!(
+            "timedout".parse::<RunStatus>(),
+            Err(UnknownStatus("timedout".to_string()))
+        );
+        assert_eq!(Status::TimedOut.as_str(), "timed_out");
+        let finished: Vec<RunStatus> = RunStatus::ALL
+            .into_iter()
+            .filter(|s| s.is_finished())
+            .collect();
+        assert_eq!(finished.len(), 5);
     }
 }

@@ -9,7 +9,7 @@
 use std::time::Duration;
 
 use chrono::{DateTime, Utc};
-use scenarioforge_core::{RunSettings, SampleTable};
+use scenarioforge_core::{RunSettings, RunStatus, SampleTable};
 
 use sqlx::postgres::{PgConnectOptions, PgPool, PgPoolOptions};
 use sqlx::types::Json;
@@ -83,11 +83,13 @@ pub async fn insert_run(
         .execute(&mut *tx)
         .await?;
     let (queued, active): (i64, i64) = sqlx::query_as(
-        "select (select count(*) from runs where status = 'queued'),
+        "select (select count(*) from runs where status = $2),
                 (select count(*) from runs
-                 where client = $1 and status in ('queued', 'running'))",
+                 where client = $1 and status in ($2, $3))",
     )
     .bind(run.client)
+    .bind(RunStatus::Queued.as_str())
+    .bind(RunStatus::Running.as_str())
     .fetch_one(&mut *tx)
     .await?;
     let (queued, active) = (to_usize(queued), to_usize(active));
@@ -100,7 +102,7 @@ pub async fn insert_run(
     sqlx::query(
         "insert into runs (id, owner_token_hash, model, settings, spec_hash, engine, status,
                            iterations_total, client)
-         values ($1, $2, $3, $4, $5, $6, 'queued', $7, $8)",
+         values ($1, $2, $3, $4, $5, $6, $9, $7, $8)",
     )
     .bind(run.id)
     .bind(run.owner_token_hash)
@@ -110,6 +112,7 @@ pub async fn insert_run(
     .bind(run.engine)
     .bind(to_i64(run.settings.iterations()))
     .bind(run.client)
+    .bind(RunStatus::Queued.as_str())
     .execute(&mut *tx)
     .await?;
     tx.commit().await?;
@@ -131,7 +134,8 @@ pub struct RunRow {
     pub settings: Json<serde_json::Value>,
     pub spec_hash: String,
     pub engine: String,
-    pub status: String,
+    #[sqlx(try_from = "String")]
+    pub status: RunStatus,
     pub iterations_total: i64,
     pub iterations_done: i64,
     pub summary: Option<String>,
@@ -158,17 +162,31 @@ pub async fn get_run(pool: &PgPool, id: Uuid) -> Result<Option<RunRow>, sqlx::Er
 }
 
 /// The run's status and owner token hash, for the owner-only endpoints.
-pub async fn get_owner(pool: &PgPool, id: Uuid) -> Result<Option<(String, Vec<u8>)>, sqlx::Error> {
-    sqlx::query_as("select status, owner_token_hash from runs where id = $1")
-        .bind(id)
-        .fetch_optional(pool)
-        .await
+pub async fn get_owner(
+    pool: &PgPool,
+    id: Uuid,
+) -> Result<Option<(RunStatus, Vec<u8>)>, sqlx::Error> {
+    let row: Option<(String, Vec<u8>)> =
+        sqlx::query_as("select status, owner_token_hash from runs where id = $1")
+            .bind(id)
+            .fetch_optional(pool)
+            .await?;
+    row.map(|(status, hash)| Ok((stored(&status)?, hash)))
+        .transpose()
+}
+
+/// A status as stored: the check constraint admits only [`RunStatus::ALL`]'s names.
+fn stored(status: &str) -> Result<RunStatus, sqlx::Error> {
+    status
+        .parse()
+        .map_err(|e: scenarioforge_core::summary::UnknownStatus| sqlx::Error::Decode(Box::new(e)))
 }
 
 /// A run's status, progress, running time and error.
 #[derive(Clone, Debug, PartialEq, sqlx::FromRow)]
 pub struct StatusRow {
-    pub status: String,
+    #[sqlx(try_from = "String")]
+    pub status: RunStatus,
     pub iterations_done: i64,
     pub iterations_total: i64,
     pub elapsed_ms: Option<i64>,
@@ -189,11 +207,13 @@ pub async fn get_status(pool: &PgPool, id: Uuid) -> Result<Option<StatusRow>, sq
 /// there to run (cancelled while queued, or deleted).
 pub async fn mark_running(pool: &PgPool, id: Uuid) -> Result<bool, sqlx::Error> {
     let done = sqlx::query(
-        "update runs set status = 'running', started_at = now(), iterations_done = 0,
+        "update runs set status = $2, started_at = now(), iterations_done = 0,
                          attempts = attempts + 1
-         where id = $1 and status in ('queued', 'running')",
+         where id = $1 and status in ($3, $2)",
     )
     .bind(id)
+    .bind(RunStatus::Running.as_str())
+    .bind(RunStatus::Queued.as_str())
     .execute(pool)
     .await?;
     Ok(done.rows_affected() == 1)
@@ -203,11 +223,13 @@ pub async fn mark_running(pool: &PgPool, id: Uuid) -> Result<bool, sqlx::Error> 
 /// start it had is not counted against it.
 pub async fn release_interrupted(pool: &PgPool, id: Uuid) -> Result<(), sqlx::Error> {
     sqlx::query(
-        "update runs set status = 'queued', started_at = null, iterations_done = 0,
+        "update runs set status = $2, started_at = null, iterations_done = 0,
                          attempts = greatest(attempts - 1, 0)
-         where id = $1 and status = 'running'",
+         where id = $1 and status = $3",
     )
     .bind(id)
+    .bind(RunStatus::Queued.as_str())
+    .bind(RunStatus::Running.as_str())
     .execute(pool)
     .await?;
     Ok(())
@@ -217,10 +239,11 @@ pub async fn release_interrupted(pool: &PgPool, id: Uuid) -> Result<(), sqlx::Er
 pub async fn update_progress(pool: &PgPool, id: Uuid, done: u64) -> Result<(), sqlx::Error> {
     sqlx::query(
         "update runs set iterations_done = $2
-         where id = $1 and status = 'running' and iterations_done < $2",
+         where id = $1 and status = $3 and iterations_done < $2",
     )
     .bind(id)
     .bind(to_i64(done))
+    .bind(RunStatus::Running.as_str())
     .execute(pool)
     .await?;
     Ok(())
@@ -229,7 +252,8 @@ pub async fn update_progress(pool: &PgPool, id: Uuid, done: u64) -> Result<(), s
 /// How a run ended, with everything to store.
 #[derive(Debug)]
 pub struct Finished<'a> {
-    pub status: &'a str,
+    /// How it ended: one of the finished statuses.
+    pub status: RunStatus,
     pub iterations_done: u64,
     pub summary: &'a str,
     pub warnings: serde_json::Value,
@@ -259,16 +283,17 @@ pub async fn finish(pool: &PgPool, id: Uuid, f: &Finished<'_>) -> Result<bool, s
         "update runs set status = $2, iterations_done = $3, summary = $4, warnings = $5,
                          elapsed_ms = $6, sample_rows = $7, finished_at = now(), error = null,
                          convergence = $8
-         where id = $1 and status = 'running'",
+         where id = $1 and status = $9",
     )
     .bind(id)
-    .bind(f.status)
+    .bind(f.status.as_str())
     .bind(to_i64(f.iterations_done))
     .bind(f.summary)
     .bind(Json(&f.warnings))
     .bind(to_i64(f.elapsed_ms))
     .bind(i32::try_from(f.samples.rows.len()).unwrap_or(i32::MAX))
     .bind(Json(&f.convergence))
+    .bind(RunStatus::Running.as_str())
     .execute(pool)
     .await?;
     Ok(updated.rows_affected() == 1)
@@ -394,11 +419,14 @@ fn copy_row(buf: &mut Vec<u8>, id: Uuid, iteration: u64, values: &[f64]) {
 /// Marks a run failed (its model no longer compiles, or the engine panicked).
 pub async fn fail(pool: &PgPool, id: Uuid, error: &str) -> Result<(), sqlx::Error> {
     sqlx::query(
-        "update runs set status = 'failed', error = $2, finished_at = now()
-         where id = $1 and status in ('queued', 'running')",
+        "update runs set status = $3, error = $2, finished_at = now()
+         where id = $1 and status in ($4, $5)",
     )
     .bind(id)
     .bind(error)
+    .bind(RunStatus::Failed.as_str())
+    .bind(RunStatus::Queued.as_str())
+    .bind(RunStatus::Running.as_str())
     .execute(pool)
     .await?;
     Ok(())
@@ -418,10 +446,10 @@ pub async fn fail_keeping_summary(
         .execute(pool)
         .await?;
     sqlx::query(
-        "update runs set status = 'failed', error = $2, iterations_done = $3, summary = $4,
+        "update runs set status = $8, error = $2, iterations_done = $3, summary = $4,
                          warnings = $5, elapsed_ms = $6, sample_rows = 0, finished_at = now(),
                          convergence = $7
-         where id = $1 and status = 'running'",
+         where id = $1 and status = $9",
     )
     .bind(id)
     .bind(error)
@@ -430,6 +458,8 @@ pub async fn fail_keeping_summary(
     .bind(Json(&f.warnings))
     .bind(to_i64(f.elapsed_ms))
     .bind(Json(&f.convergence))
+    .bind(RunStatus::Failed.as_str())
+    .bind(RunStatus::Running.as_str())
     .execute(pool)
     .await?;
     Ok(())
@@ -497,10 +527,12 @@ pub fn sqlstate(e: &sqlx::Error) -> Option<String> {
 /// Cancels a run that has not started; false when it is not queued.
 pub async fn cancel_queued(pool: &PgPool, id: Uuid) -> Result<bool, sqlx::Error> {
     let done = sqlx::query(
-        "update runs set status = 'cancelled', finished_at = now()
-         where id = $1 and status = 'queued'",
+        "update runs set status = $2, finished_at = now()
+         where id = $1 and status = $3",
     )
     .bind(id)
+    .bind(RunStatus::Cancelled.as_str())
+    .bind(RunStatus::Queued.as_str())
     .execute(pool)
     .await?;
     Ok(done.rows_affected() == 1)
@@ -534,22 +566,27 @@ pub async fn requeue_unfinished(pool: &PgPool) -> Result<Vec<Unfinished>, sqlx::
     let message =
         format!("the server stopped during this run {MAX_ATTEMPTS} times; it is not run again");
     sqlx::query(
-        "update runs set status = 'failed', finished_at = now(), error = $1
-         where status = 'running' and attempts >= $2",
+        "update runs set status = $3, finished_at = now(), error = $1
+         where status = $4 and attempts >= $2",
     )
     .bind(&message)
     .bind(MAX_ATTEMPTS)
+    .bind(RunStatus::Failed.as_str())
+    .bind(RunStatus::Running.as_str())
     .execute(&mut *tx)
     .await?;
     sqlx::query(
-        "update runs set status = 'queued', started_at = null, iterations_done = 0
-         where status = 'running'",
+        "update runs set status = $1, started_at = null, iterations_done = 0
+         where status = $2",
     )
+    .bind(RunStatus::Queued.as_str())
+    .bind(RunStatus::Running.as_str())
     .execute(&mut *tx)
     .await?;
     let rows = sqlx::query_as(
-        "select id, model, settings from runs where status = 'queued' order by created_at, id",
+        "select id, model, settings from runs where status = $1 order by created_at, id",
     )
+    .bind(RunStatus::Queued.as_str())
     .fetch_all(&mut *tx)
     .await?;
     tx.commit().await?;
@@ -561,8 +598,8 @@ pub async fn requeue_unfinished(pool: &PgPool) -> Result<Vec<Unfinished>, sqlx::
 pub async fn sample_info(
     pool: &PgPool,
     id: Uuid,
-) -> Result<Option<(Vec<String>, i32, String)>, sqlx::Error> {
-    sqlx::query_as(
+) -> Result<Option<(Vec<String>, i32, RunStatus)>, sqlx::Error> {
+    let row: Option<(Vec<String>, i32, String)> = sqlx::query_as(
         "select array(select n.node->>'id'
                       from jsonb_array_elements(model->'nodes') with ordinality as n(node, i)
                       order by n.i),
@@ -571,7 +608,9 @@ pub async fn sample_info(
     )
     .bind(id)
     .fetch_optional(pool)
-    .await
+    .await?;
+    row.map(|(ids, rows, status)| Ok((ids, rows, stored(&status)?)))
+        .transpose()
 }
 
 /// Up to `limit` sample rows with iterations after `after`, in iteration order: one step of the
@@ -599,10 +638,12 @@ pub async fn sample_page(
 pub async fn delete_expired(pool: &PgPool, days: u32) -> Result<u64, sqlx::Error> {
     let done = sqlx::query(
         "delete from runs
-         where status in ('failed', 'cancelled')
+         where status in ($2, $3)
            and coalesce(finished_at, created_at) < now() - make_interval(days => $1)",
     )
     .bind(i32::try_from(days).unwrap_or(i32::MAX))
+    .bind(RunStatus::Failed.as_str())
+    .bind(RunStatus::Cancelled.as_str())
     .execute(pool)
     .await?;
     Ok(done.rows_affected())
@@ -621,7 +662,7 @@ fn to_i64(n: u64) -> i64 {
 
 #[cfg(test)]
 mod tests {
-    use super::copy_row;
+    use super::{RunStatus, copy_row};
     use uuid::Uuid;
 
     #[test]
@@ -639,5 +680,22 @@ mod tests {
         want.extend([0, 0, 0, 8]);
         want.extend(f64::NAN.to_bits().to_be_bytes());
         assert_eq!(buf, want);
+    }
+
+    /// The database's check constraint on `runs.status` names exactly the engine's statuses.
+    #[test]
+    fn the_status_constraint_lists_every_run_status() {
+        let sql = include_str!("../../migrations/0001_create_runs.sql");
+        let constraint = sql
+            .split("check (status in (")
+            .nth(1)
+            .and_then(|rest| rest.split("))").next())
+            .unwrap_or_default();
+        let names: Vec<&str> = constraint
+            .split(',')
+            .map(|n| n.trim().trim_matches('\''))
+            .collect();
+        let ours: Vec<&str> = RunStatus::ALL.iter().map(|s| s.as_str()).collect();
+        assert_eq!(names, ours);
     }
 }

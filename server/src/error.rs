@@ -7,7 +7,7 @@
 use axum::Json;
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
-use scenarioforge_core::Diagnostic;
+use scenarioforge_core::{Diagnostic, RunStatus};
 use serde_json::{Value, json};
 use uuid::Uuid;
 
@@ -44,7 +44,7 @@ pub enum ApiError {
     /// 403 `forbidden`: the owner token is missing or wrong.
     Forbidden,
     /// 409 `run_finished`: the run has already finished and cannot be cancelled.
-    RunFinished { status: String },
+    RunFinished { status: RunStatus },
     /// 408 `request_timeout`: the request took longer than `REQUEST_TIMEOUT`.
     RequestTimeout { limit_ms: u128 },
     /// 429 `too_many_runs`: `MAX_QUEUED_RUNS` runs are already waiting; try again later.

@@ -24,7 +24,7 @@ use scenarioforge_core::convergence::History;
 use scenarioforge_core::cost;
 use scenarioforge_core::summary::Named;
 use scenarioforge_core::{
-    ModelSpec, Observer, Progress, RunSettings, Status, Stop, compile, try_run,
+    ModelSpec, Observer, Progress, RunSettings, RunStatus, Status, Stop, compile, try_run,
 };
 use sqlx::PgPool;
 use tokio::runtime::Handle;
@@ -32,7 +32,7 @@ use uuid::Uuid;
 
 use crate::budget::Budget;
 use crate::db;
-use crate::live::{DoneEvent, LiveRun, OutputProgress, ProgressEvent, RunEvent};
+use crate::live::{DoneEvent, Ending, LiveRun, OutputProgress, ProgressEvent, RunEvent};
 use crate::telemetry::Metrics;
 
 /// The nice value of run threads (and so of the engine threads they start, which inherit it).
@@ -170,8 +170,8 @@ impl Executor {
     }
 
     /// Forgets a run that will not run (cancelled while queued, or deleted), ending its event
-    /// streams with a `done` event of `status`.
-    pub fn forget(&self, id: Uuid, status: &str) {
+    /// streams with a `done` event that says so.
+    pub fn forget(&self, id: Uuid, ending: Ending) {
         lock(&self.inner.queue).retain(|j| j.id != id);
         let Some(live) = lock(&self.inner.live).remove(&id) else {
             return;
@@ -182,7 +182,7 @@ impl Executor {
             RunEvent::Done(d) => (d.iterations_done, d.iterations_total),
         };
         live.publish(RunEvent::Done(Arc::new(DoneEvent {
-            status: status.to_string(),
+            status: ending,
             iterations_done: done,
             iterations_total: total,
             elapsed_ms: None,
@@ -328,7 +328,7 @@ impl Inner {
             history: Mutex::new(History::new()),
         };
         live.publish(RunEvent::Progress(Arc::new(ProgressEvent {
-            status: "running",
+            status: RunStatus::Running,
             iterations_done: 0,
             iterations_total: total,
             elapsed_ms: 0,
@@ -369,12 +369,7 @@ impl Inner {
             return;
         }
         output.summary.elapsed_ms = u64::try_from(elapsed.as_millis()).unwrap_or(u64::MAX);
-        let status = match output.summary.status {
-            Status::Completed => "completed",
-            Status::Converged => "converged",
-            Status::TimedOut => "timed_out",
-            Status::Cancelled => "cancelled",
-        };
+        let status = RunStatus::from(output.summary.status);
         let summary = output.summary.to_json();
         if summary.len() > self.config.max_summary_size {
             let message = format!(
@@ -419,9 +414,9 @@ impl Inner {
                     .is_some()
                 {
                     self.metrics
-                        .run_finished("failed", output.summary.iterations, 0.0);
+                        .run_finished(RunStatus::Failed, output.summary.iterations, 0.0);
                     live.publish(RunEvent::Done(Arc::new(DoneEvent {
-                        status: "failed".to_string(),
+                        status: Ending::Finished(RunStatus::Failed),
                         iterations_done: output.summary.iterations,
                         iterations_total: total,
                         elapsed_ms: Some(output.summary.elapsed_ms),
@@ -435,14 +430,14 @@ impl Inner {
             .run_finished(status, output.summary.iterations, elapsed.as_secs_f64());
         tracing::info!(
             run = %id,
-            status,
+            status = status.as_str(),
             iterations = output.summary.iterations,
             elapsed_ms = output.summary.elapsed_ms,
             store_ms = storing.elapsed().as_millis(),
             "run finished"
         );
         live.publish(RunEvent::Done(Arc::new(DoneEvent {
-            status: status.to_string(),
+            status: Ending::Finished(status),
             iterations_done: output.summary.iterations,
             iterations_total: total,
             elapsed_ms: Some(output.summary.elapsed_ms),
@@ -457,9 +452,9 @@ impl Inner {
         {
             return;
         }
-        self.metrics.run_finished("failed", 0, 0.0);
+        self.metrics.run_finished(RunStatus::Failed, 0, 0.0);
         live.publish(RunEvent::Done(Arc::new(DoneEvent {
-            status: "failed".to_string(),
+            status: Ending::Finished(RunStatus::Failed),
             iterations_done: 0,
             iterations_total: total,
             elapsed_ms: None,
@@ -536,7 +531,7 @@ impl Observer for RunObserver<'_> {
         let finite = |x: f64| x.is_finite().then_some(x);
         self.live
             .publish(RunEvent::Progress(Arc::new(ProgressEvent {
-                status: "running",
+                status: RunStatus::Running,
                 iterations_done: p.iterations_done,
                 iterations_total: p.iterations_total,
                 elapsed_ms: u64::try_from(elapsed.as_millis()).unwrap_or(u64::MAX),

@@ -5,6 +5,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
+use scenarioforge_core::RunStatus;
 use scenarioforge_core::summary::Named;
 use serde::Serialize;
 use tokio::sync::broadcast;
@@ -49,7 +50,7 @@ pub struct Sent {
 #[derive(Clone, Debug, PartialEq, Serialize)]
 pub struct ProgressEvent {
     /// `queued` or `running`.
-    pub status: &'static str,
+    pub status: RunStatus,
     pub iterations_done: u64,
     pub iterations_total: u64,
     pub elapsed_ms: u64,
@@ -67,11 +68,34 @@ pub struct OutputProgress {
 /// The last event of a run's stream.
 #[derive(Clone, Debug, PartialEq, Serialize)]
 pub struct DoneEvent {
-    pub status: String,
+    pub status: Ending,
     pub iterations_done: u64,
     pub iterations_total: u64,
     pub elapsed_ms: Option<u64>,
     pub error: Option<String>,
+}
+
+/// How a run's stream ends: with the run's final status, or with the run deleted
+/// (`deleted`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Ending {
+    Finished(RunStatus),
+    Deleted,
+}
+
+impl Ending {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Ending::Finished(status) => status.as_str(),
+            Ending::Deleted => "deleted",
+        }
+    }
+}
+
+impl Serialize for Ending {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str(self.as_str())
+    }
 }
 
 #[derive(Debug)]
@@ -100,7 +124,7 @@ impl LiveRun {
             cancel: AtomicBool::new(false),
             latest: Mutex::new(
                 RunEvent::Progress(Arc::new(ProgressEvent {
-                    status: "queued",
+                    status: RunStatus::Queued,
                     iterations_done: 0,
                     iterations_total,
                     elapsed_ms: 0,
@@ -133,15 +157,15 @@ impl LiveRun {
             return;
         }
         let status_before = match &latest.event {
-            RunEvent::Progress(p) => p.status,
-            RunEvent::Done(_) => "done",
+            RunEvent::Progress(p) => Some(p.status),
+            RunEvent::Done(_) => None,
         };
         let sent = event.encode();
         *latest = sent.clone();
         // Progress in the same status as before waits for its turn; a change of status
         // (running) and the end always go out at once.
         if let RunEvent::Progress(p) = &sent.event
-            && p.status == status_before
+            && Some(p.status) == status_before
         {
             // Many watchers share a budget of about 1,000 events a second: past 100 of
             // them, each hears less often, so the fan-out's cost stops growing with them.
@@ -169,7 +193,7 @@ impl LiveRun {
 mod tests {
     use super::*;
 
-    fn progress(status: &'static str, done: u64) -> RunEvent {
+    fn progress(status: RunStatus, done: u64) -> RunEvent {
         RunEvent::Progress(Arc::new(ProgressEvent {
             status,
             iterations_done: done,
@@ -190,17 +214,17 @@ mod tests {
     fn progress_only_moves_forward_and_stops_at_done() {
         let live = LiveRun::new(100);
         let (_, mut rx) = live.subscribe();
-        live.publish(progress("running", 0));
-        live.publish(progress("running", 20));
-        live.publish(progress("running", 10));
+        live.publish(progress(RunStatus::Running, 0));
+        live.publish(progress(RunStatus::Running, 20));
+        live.publish(progress(RunStatus::Running, 10));
         live.publish(RunEvent::Done(Arc::new(DoneEvent {
-            status: "completed".into(),
+            status: Ending::Finished(RunStatus::Completed),
             iterations_done: 100,
             iterations_total: 100,
             elapsed_ms: Some(1),
             error: None,
         })));
-        live.publish(progress("running", 30));
+        live.publish(progress(RunStatus::Running, 30));
         let mut seen = Vec::new();
         while let Ok(e) = rx.try_recv() {
             seen.push(done_of(&e.event));

@@ -6,6 +6,8 @@
 use std::collections::BTreeMap;
 use std::fmt::Write as _;
 use std::sync::Mutex;
+
+use scenarioforge_core::RunStatus;
 use std::sync::atomic::{AtomicU64, Ordering};
 
 /// Upper bounds (seconds) of the run duration histogram's buckets.
@@ -61,9 +63,9 @@ impl Metrics {
         self.connections_refused.fetch_add(1, Ordering::Relaxed);
     }
 
-    pub fn run_finished(&self, status: &'static str, iterations: u64, seconds: f64) {
+    pub fn run_finished(&self, status: RunStatus, iterations: u64, seconds: f64) {
         if let Ok(mut m) = self.runs_finished.lock() {
-            *m.entry(status).or_default() += 1;
+            *m.entry(status.as_str()).or_default() += 1;
         }
         if let Ok(mut h) = self.duration.lock() {
             for (count, &bound) in h.counts.iter_mut().zip(&DURATION_BUCKETS) {
@@ -119,8 +121,8 @@ impl Metrics {
             "Runs that ended since the server started, by final status.",
         );
         if let Ok(m) = self.runs_finished.lock() {
-            for status in ["completed", "converged", "timed_out", "cancelled", "failed"] {
-                let n = m.get(status).copied().unwrap_or(0);
+            for status in RunStatus::ALL.into_iter().filter(|s| s.is_finished()) {
+                let n = m.get(status.as_str()).copied().unwrap_or(0);
                 let _ = writeln!(out, "scenarioforge_runs_total{{status=\"{status}\"}} {n}");
             }
         }
@@ -315,7 +317,7 @@ mod tests {
     #[test]
     fn renders_the_prometheus_text_format() {
         let m = Metrics::default();
-        m.run_finished("completed", 1000, 0.3);
+        m.run_finished(RunStatus::Completed, 1000, 0.3);
         m.http_response("/api/runs/{id}", 200);
         let text = m.render(&Gauges {
             running: 1,

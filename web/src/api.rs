@@ -4,7 +4,7 @@
 use std::collections::BTreeMap;
 
 use gloo_net::http::{Request, Response};
-use scenarioforge_core::{ModelSpec, Settings, Summary};
+use scenarioforge_core::{ModelSpec, RunStatus, Settings, Summary};
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
@@ -44,7 +44,7 @@ struct RunRequest<'a> {
 pub struct Created {
     pub id: String,
     pub owner_token: String,
-    pub status: String,
+    pub status: RunStatus,
 }
 
 #[derive(Clone, Debug, Deserialize)]
@@ -57,7 +57,7 @@ pub struct RunProgress {
 #[derive(Clone, Debug, Deserialize)]
 pub struct RunView {
     pub id: String,
-    pub status: String,
+    pub status: RunStatus,
     pub progress: RunProgress,
     pub model: ModelSpec,
     pub settings: Value,
@@ -70,10 +70,11 @@ pub struct RunView {
     pub convergence: Option<Vec<scenarioforge_core::convergence::Point>>,
 }
 
-/// A `progress` or `done` event of `GET /api/runs/{id}/events`.
+/// A `progress` event of `GET /api/runs/{id}/events` (a `done` event is not read: the run
+/// is fetched whole then).
 #[derive(Clone, Debug, Deserialize)]
 pub struct RunEvent {
-    pub status: String,
+    pub status: RunStatus,
     pub iterations_done: u64,
     pub iterations_total: u64,
     #[serde(default)]

@@ -7,7 +7,8 @@ use std::sync::Arc;
 use leptos::prelude::*;
 use scenarioforge_core::cost;
 use scenarioforge_core::{
-    Checked, Limits, ModelSpec, Rejected, SampleTable, Settings, Stepper, Stop, Summary, check,
+    Checked, Limits, ModelSpec, Rejected, RunStatus, SampleTable, Settings, Stepper, Stop, Summary,
+    check,
 };
 use wasm_bindgen::JsCast;
 use wasm_bindgen::closure::Closure;
@@ -81,7 +82,7 @@ pub struct Live {
     pub started_ms: f64,
     /// `browser` or `server`.
     pub place: &'static str,
-    pub status: String,
+    pub status: RunStatus,
 }
 
 /// The reactive state of one run panel: what is running, what it gave.
@@ -124,17 +125,17 @@ impl RunState {
             total,
             started_ms: browser::now_ms(),
             place,
-            status: "running".to_string(),
+            status: RunStatus::Running,
         }));
         self.convergence.set(Vec::new());
         self.error.set(None);
     }
 
-    fn progress(&self, point: Point, status: &str) {
+    fn progress(&self, point: Point, status: RunStatus) {
         self.live.update(|l| {
             if let Some(l) = l {
                 l.done = point.iterations;
-                l.status = status.to_string();
+                l.status = status;
             }
         });
         self.convergence.update(|c| {
@@ -345,7 +346,7 @@ async fn run_on_server(state: RunState, spec: ModelSpec, kind: &str) {
         name: spec.name.clone(),
         iterations,
         kind: kind.to_string(),
-        status: created.status.clone(),
+        status: created.status.to_string(),
         created_ms: js_sys::Date::now(),
     });
     state
@@ -394,7 +395,7 @@ pub async fn follow(state: RunState, id: String) {
                         iterations: ev.iterations_done,
                         outputs,
                     },
-                    &ev.status,
+                    ev.status,
                 );
             }
         });
@@ -433,7 +434,7 @@ pub async fn follow(state: RunState, id: String) {
     state.server_run.set(None);
     match api::get_run(&id).await {
         Ok(view) => {
-            store::set_run_status(&id, &view.status);
+            store::set_run_status(&id, view.status.as_str());
             state.live.set(None);
             // The stored history has a point every few chunks; the stream, at most ten a
             // second, may have given a short run only two or three.
@@ -453,7 +454,7 @@ pub async fn follow(state: RunState, id: String) {
                     server_id: Some(id),
                     ran_in_browser: false,
                 })),
-                None if matches!(view.status.as_str(), "queued" | "running") => {
+                None if !view.status.is_finished() => {
                     state.error.set(Some(
                         "lost the run's event stream; reload the page to follow it".to_string(),
                     ));
@@ -484,7 +485,7 @@ pub async fn share(spec: &ModelSpec) -> Result<String, api::ApiError> {
         name: spec.name.clone(),
         iterations: spec.settings.iterations.unwrap_or(10_000),
         kind: "share".to_string(),
-        status: created.status,
+        status: created.status.to_string(),
         created_ms: js_sys::Date::now(),
     });
     Ok(created.id)

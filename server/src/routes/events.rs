@@ -20,6 +20,7 @@ use axum::extract::State;
 use axum::response::sse::{Event, KeepAlive, Sse};
 use axum::routing::get;
 use futures_util::Stream;
+use scenarioforge_core::RunStatus;
 use scenarioforge_core::summary::Named;
 use tokio::sync::{broadcast, mpsc, watch};
 use uuid::Uuid;
@@ -27,7 +28,7 @@ use uuid::Uuid;
 use crate::db::{self, StatusRow};
 use crate::error::ApiError;
 use crate::extract::RunId;
-use crate::live::{DoneEvent, LiveRun, ProgressEvent, RunEvent, Sent};
+use crate::live::{DoneEvent, Ending, LiveRun, ProgressEvent, RunEvent, Sent};
 use crate::routes::runs::not_found;
 use crate::state::AppState;
 
@@ -177,11 +178,11 @@ async fn feed_live(live: &LiveRun, tx: &mpsc::Sender<Event>) {
                 Ok(sent) => {
                     if let RunEvent::Progress(p) = &sent.event {
                         // Already sent in the first event.
-                        if Some(p.iterations_done) <= last_done && p.status == last_status {
+                        if Some(p.iterations_done) <= last_done && Some(p.status) == last_status {
                             continue;
                         }
                         last_done = Some(p.iterations_done);
-                        last_status = p.status;
+                        last_status = Some(p.status);
                     }
                     if !send(tx, &sent).await || matches!(sent.event, RunEvent::Done(_)) {
                         return;
@@ -197,10 +198,11 @@ async fn feed_live(live: &LiveRun, tx: &mpsc::Sender<Event>) {
     }
 }
 
-fn status_of(event: &RunEvent) -> &'static str {
+/// The run's status as an event shows it; `None` once it is done.
+fn status_of(event: &RunEvent) -> Option<RunStatus> {
     match event {
-        RunEvent::Progress(p) => p.status,
-        RunEvent::Done(_) => "done",
+        RunEvent::Progress(p) => Some(p.status),
+        RunEvent::Done(_) => None,
     }
 }
 
@@ -243,13 +245,9 @@ impl RemoteFeeds {
 /// The event a stored status is.
 fn event_of(row: &StatusRow) -> RunEvent {
     let to_u64 = |n: i64| u64::try_from(n).unwrap_or(0);
-    if matches!(row.status.as_str(), "queued" | "running") {
+    if !row.status.is_finished() {
         RunEvent::Progress(Arc::new(ProgressEvent {
-            status: if row.status == "queued" {
-                "queued"
-            } else {
-                "running"
-            },
+            status: row.status,
             iterations_done: to_u64(row.iterations_done),
             iterations_total: to_u64(row.iterations_total),
             elapsed_ms: 0,
@@ -257,7 +255,7 @@ fn event_of(row: &StatusRow) -> RunEvent {
         }))
     } else {
         RunEvent::Done(Arc::new(DoneEvent {
-            status: row.status.clone(),
+            status: Ending::Finished(row.status),
             iterations_done: to_u64(row.iterations_done),
             iterations_total: to_u64(row.iterations_total),
             elapsed_ms: row.elapsed_ms.map(to_u64),
@@ -269,8 +267,8 @@ fn event_of(row: &StatusRow) -> RunEvent {
 /// The shared poller: looks the run up at once and then every `POLL_EVERY`, publishing each
 /// change, until the run is done (or deleted) or nobody watches.
 async fn poll(state: AppState, id: Uuid, tx: Arc<watch::Sender<Feed>>) {
-    let key = |r: &StatusRow| (r.status.clone(), r.iterations_done);
-    let is_done = |r: &StatusRow| !matches!(r.status.as_str(), "queued" | "running");
+    let key = |r: &StatusRow| (r.status, r.iterations_done);
+    let is_done = |r: &StatusRow| r.status.is_finished();
     let mut last = match db::get_status(&state.pool, id).await {
         Ok(Some(row)) => {
             tx.send_replace(Feed::Event(event_of(&row).encode()));
@@ -312,7 +310,7 @@ async fn poll(state: AppState, id: Uuid, tx: Arc<watch::Sender<Feed>>) {
             Ok(None) => {
                 tx.send_replace(Feed::Event(
                     RunEvent::Done(Arc::new(DoneEvent {
-                        status: "deleted".to_string(),
+                        status: Ending::Deleted,
                         iterations_done: 0,
                         iterations_total: 0,
                         elapsed_ms: None,

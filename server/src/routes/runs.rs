@@ -13,7 +13,9 @@ use scenarioforge_core::cost::MemoryEstimate;
 use scenarioforge_core::diag::Diagnostic;
 use scenarioforge_core::model::thousands;
 use scenarioforge_core::run::ENGINE;
-use scenarioforge_core::{Checked, Model, ModelSpec, Rejected, RunSettings, Settings, check, cost};
+use scenarioforge_core::{
+    Checked, Model, ModelSpec, Rejected, RunSettings, RunStatus, Settings, check, cost,
+};
 use serde::{Deserialize, Serialize};
 use serde_json::value::RawValue;
 use serde_json::{Value, json};
@@ -25,6 +27,7 @@ use crate::db;
 use crate::error::ApiError;
 use crate::executor::Job;
 use crate::extract::{ClientAddr, JsonBody, OwnerToken, RunId, hex, new_owner_token, token_hash};
+use crate::live::Ending;
 use crate::state::AppState;
 
 pub fn router() -> Router<AppState> {
@@ -232,7 +235,7 @@ async fn create(
     let body = json!({
         "id": id,
         "owner_token": token,
-        "status": "queued",
+        "status": RunStatus::Queued,
         "estimate": run.estimate,
         "links": links,
     });
@@ -271,7 +274,7 @@ fn spec_hash(model: &Value, settings: &Settings) -> String {
 #[derive(Debug, Serialize)]
 struct RunView {
     id: Uuid,
-    status: String,
+    status: RunStatus,
     progress: ProgressView,
     timings: Timings,
     model: Value,
@@ -359,7 +362,7 @@ pub fn not_found(id: Uuid) -> ApiError {
 }
 
 /// Checks the owner token of run `id`; returns its status.
-async fn authorize(state: &AppState, id: Uuid, token: &OwnerToken) -> Result<String, ApiError> {
+async fn authorize(state: &AppState, id: Uuid, token: &OwnerToken) -> Result<RunStatus, ApiError> {
     let (status, hash) = db::get_owner(&state.pool, id)
         .await?
         .ok_or_else(|| not_found(id))?;
@@ -370,10 +373,6 @@ async fn authorize(state: &AppState, id: Uuid, token: &OwnerToken) -> Result<Str
     }
 }
 
-fn is_finished(status: &str) -> bool {
-    !matches!(status, "queued" | "running")
-}
-
 /// `POST /api/runs/{id}/cancel` (owner only) → `202`. A queued run is cancelled at once; a
 /// running one stops at its next chunk and keeps its partial summary, status `cancelled`.
 async fn cancel(
@@ -382,18 +381,19 @@ async fn cancel(
     token: OwnerToken,
 ) -> Result<Response, ApiError> {
     let status = authorize(&state, id, &token).await?;
-    if is_finished(&status) {
+    if status.is_finished() {
         return Err(ApiError::RunFinished { status });
     }
     if db::cancel_queued(&state.pool, id).await? {
-        state.executor.forget(id, "cancelled");
-        let body = json!({ "id": id, "status": "cancelled", "cancel_requested": true, "links": links(id) });
+        let cancelled = RunStatus::Cancelled;
+        state.executor.forget(id, Ending::Finished(cancelled));
+        let body =
+            json!({ "id": id, "status": cancelled, "cancel_requested": true, "links": links(id) });
         return Ok((StatusCode::ACCEPTED, Json(body)).into_response());
     }
     state.executor.cancel(id);
     // The run ends `cancelled` at its next chunk boundary; its events say when.
-    let body =
-        json!({ "id": id, "status": "running", "cancel_requested": true, "links": links(id) });
+    let body = json!({ "id": id, "status": RunStatus::Running, "cancel_requested": true, "links": links(id) });
     Ok((StatusCode::ACCEPTED, Json(body)).into_response())
 }
 
@@ -407,6 +407,6 @@ async fn remove(
     authorize(&state, id, &token).await?;
     state.executor.cancel(id);
     db::delete_run(&state.pool, id).await?;
-    state.executor.forget(id, "deleted");
+    state.executor.forget(id, Ending::Deleted);
     Ok(StatusCode::NO_CONTENT.into_response())
 }

@@ -40,7 +40,7 @@ pub fn ResultsView(results: Results, convergence: Vec<Point>) -> impl IntoView {
                 .map_or_else(|| id.to_string(), |l| format!("{l} ({id})"))
         }
     };
-    let status = format!("{:?}", summary.status).to_lowercase();
+    let status = summary.status.as_str().replace('_', " ");
     let headline = format!(
         "{} iterations · seed {} · {} · {} · {}",
         format::thousands(summary.iterations),

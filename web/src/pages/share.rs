@@ -52,7 +52,7 @@ pub fn SharePage() -> impl IntoView {
                             ran_in_browser: false,
                         }));
                     }
-                    let unfinished = matches!(view.status.as_str(), "queued" | "running");
+                    let unfinished = !view.status.is_finished();
                     loaded.set(Loaded::Found(Box::new(view)));
                     if unfinished {
                         runner::follow(run, id).await;
