@@ -1,5 +1,6 @@
-//! Middleware of every request: the `REQUEST_TIMEOUT` (408 in the API's error shape) and the
-//! request counter behind `http_requests_total`.
+//! Middleware of every request: the `REQUEST_TIMEOUT` (408 in the API's error shape), the
+//! same-origin check of state-changing requests, and the request counter behind
+//! `http_requests_total`.
 
 use axum::extract::{MatchedPath, Request, State};
 use axum::middleware::Next;

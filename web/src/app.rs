@@ -15,8 +15,6 @@ pub fn App() -> impl IntoView {
             <Routes fallback=|| view! { <NotFound /> }>
                 <Route path=path!("/") view=EditorPage />
                 <Route path=path!("/r/:id") view=SharePage />
-                // The server's own links say `/runs/{id}`; both open the shared run.
-                <Route path=path!("/runs/:id") view=SharePage />
             </Routes>
         </Router>
     }
