@@ -1,41 +1,16 @@
-//! Every SQL statement the server runs, one function each, over the `runs` and `run_samples`
-//! tables of `migrations/`.
-//!
-//! Queries are checked at run time (`sqlx::query`, `query_as`), not with the compile-time
-//! `query!` macros: those need a live database (or a checked-in offline cache) to build, and the
-//! project builds from a clean clone without one. The integration tests run every statement here
-//! against a real PostgreSQL instead.
-
-use std::time::Duration;
+//! The `runs` table: a run admitted, read, moved through its statuses, finished, failed,
+//! cancelled, deleted, picked up again after a restart, expired. Statuses are bound as
+//! [`RunStatus::as_str`], never written into the SQL.
 
 use chrono::{DateTime, Utc};
 use scenarioforge_core::{RunSettings, RunStatus, SampleTable};
 
-use sqlx::postgres::{PgConnectOptions, PgPool, PgPoolOptions};
+use sqlx::postgres::PgPool;
 use sqlx::types::Json;
 use uuid::Uuid;
 
-use crate::config::DbConfig;
-
-pub static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("../migrations");
-
-/// A pool that connects lazily: the server starts, and answers `503`, while the database is
-/// down, and recovers by itself when it returns.
-pub fn pool(url: &str, config: &DbConfig) -> Result<PgPool, sqlx::Error> {
-    let options: PgConnectOptions = url.parse()?;
-    let options = options
-        .options([(
-            "statement_timeout",
-            config.statement_timeout.as_millis().to_string(),
-        )])
-        .application_name("scenarioforge");
-    Ok(PgPoolOptions::new()
-        .max_connections(config.pool_max)
-        .min_connections(config.pool_min)
-        .acquire_timeout(config.connect_timeout)
-        .idle_timeout(Some(config.idle_timeout))
-        .connect_lazy_with(options))
-}
+use super::samples::store_samples;
+use super::{stored, to_i64, to_usize};
 
 /// A run about to be stored, `queued`.
 #[derive(Debug)]
@@ -122,10 +97,6 @@ pub async fn insert_run(
 /// The advisory lock that admissions take (an arbitrary constant of this application).
 const ADMISSION_LOCK: i64 = 0x5CE4_A210;
 
-fn to_usize(n: i64) -> usize {
-    usize::try_from(n).unwrap_or(0)
-}
-
 /// A stored run, as `GET /api/runs/{id}` shows it.
 #[derive(Debug, sqlx::FromRow)]
 pub struct RunRow {
@@ -173,13 +144,6 @@ pub async fn get_owner(
             .await?;
     row.map(|(status, hash)| Ok((stored(&status)?, hash)))
         .transpose()
-}
-
-/// A status as stored: the check constraint admits only [`RunStatus::ALL`]'s names.
-fn stored(status: &str) -> Result<RunStatus, sqlx::Error> {
-    status
-        .parse()
-        .map_err(|e: scenarioforge_core::summary::UnknownStatus| sqlx::Error::Decode(Box::new(e)))
 }
 
 /// A run's status, progress, running time and error.
@@ -299,123 +263,6 @@ pub async fn finish(pool: &PgPool, id: Uuid, f: &Finished<'_>) -> Result<bool, s
     Ok(updated.rows_affected() == 1)
 }
 
-/// Rows per `COPY` below which the rows are not split between connections.
-const COPY_SPLIT_MIN: usize = 2_000;
-
-/// Writes sample rows by binary `COPY`, split over as many connections as there are cores: each
-/// PostgreSQL backend parses and indexes its share on a core of its own. (Text COPY of 10,000
-/// rows of 50 values took 300 ms, as long as the run that made them; one binary COPY took 90 ms,
-/// two in parallel about half.)
-async fn store_samples(
-    pool: &PgPool,
-    id: Uuid,
-    rows: &[(u64, Vec<f64>)],
-) -> Result<(), sqlx::Error> {
-    let ways = std::thread::available_parallelism()
-        .map_or(1, |n| n.get())
-        .min(rows.len() / COPY_SPLIT_MIN)
-        .max(1);
-    let part = rows.len().div_ceil(ways).max(1);
-    let copies = rows.chunks(part).map(|rows| copy_rows(pool, id, rows));
-    futures_util::future::try_join_all(copies).await?;
-    Ok(())
-}
-
-async fn copy_rows(pool: &PgPool, id: Uuid, rows: &[(u64, Vec<f64>)]) -> Result<(), sqlx::Error> {
-    let mut conn = ClosedUnlessKept {
-        conn: pool.acquire().await?,
-        keep: false,
-    };
-    copy_rows_on(&mut conn.conn, id, rows).await?;
-    conn.keep = true;
-    Ok(())
-}
-
-/// A pooled connection that is closed when dropped, not returned to the pool, unless `keep` was
-/// set. sqlx 0.8.6 loses its place in the protocol when a `COPY` stops part way (it fails, or
-/// `try_join_all` drops a sibling copy): the aborted copy's `ReadyForQuery` goes unread, and
-/// the next query on that connection reads it as its own empty answer, so a stored run would read
-/// as missing. Such a connection must never serve another query.
-struct ClosedUnlessKept {
-    conn: sqlx::pool::PoolConnection<sqlx::Postgres>,
-    keep: bool,
-}
-
-impl Drop for ClosedUnlessKept {
-    fn drop(&mut self) {
-        if !self.keep {
-            self.conn.close_on_drop();
-        }
-    }
-}
-
-async fn copy_rows_on(
-    conn: &mut sqlx::PgConnection,
-    id: Uuid,
-    rows: &[(u64, Vec<f64>)],
-) -> Result<(), sqlx::Error> {
-    use sqlx::Connection as _;
-    let mut tx = conn.begin().await?;
-    // The rows' commit need not wait for its WAL to reach the disk: the status update that
-    // follows commits synchronously, which flushes all WAL before it, rows included. Until then a
-    // crash leaves the run `running`, to be run again.
-    sqlx::query("set local synchronous_commit = off")
-        .execute(&mut *tx)
-        .await?;
-    let mut copy = tx
-        .copy_in_raw(
-            "copy run_samples (run_id, iteration, \"values\") from stdin with (format binary)",
-        )
-        .await?;
-    let mut buf = Vec::with_capacity(1 << 20);
-    buf.extend_from_slice(COPY_BINARY_HEADER);
-    for (iteration, values) in rows {
-        copy_row(&mut buf, id, *iteration, values);
-        if buf.len() >= 1 << 20 {
-            copy.send(buf.as_slice()).await?;
-            buf.clear();
-        }
-    }
-    buf.extend_from_slice(&(-1i16).to_be_bytes());
-    copy.send(buf.as_slice()).await?;
-    copy.finish().await?;
-    tx.commit().await
-}
-
-/// The signature, flags and header extension length of PostgreSQL's binary COPY format.
-const COPY_BINARY_HEADER: &[u8] = b"PGCOPY\n\xff\r\n\0\0\0\0\0\0\0\0\0";
-
-/// PostgreSQL's type oid of `double precision`, the element type of the `values` arrays.
-const FLOAT8_OID: u32 = 701;
-
-/// One tuple of binary COPY: (run_id uuid, iteration bigint, values double precision[]). Every
-/// field is its byte length then its bytes, big-endian; an array is its dimensions, element type
-/// and elements. NaN and infinities are IEEE bits like any other value.
-fn copy_row(buf: &mut Vec<u8>, id: Uuid, iteration: u64, values: &[f64]) {
-    let field = |buf: &mut Vec<u8>, len: usize| {
-        buf.extend_from_slice(&i32::try_from(len).unwrap_or(i32::MAX).to_be_bytes());
-    };
-    buf.extend_from_slice(&3i16.to_be_bytes());
-    field(buf, 16);
-    buf.extend_from_slice(id.as_bytes());
-    field(buf, 8);
-    buf.extend_from_slice(&to_i64(iteration).to_be_bytes());
-    field(buf, 20 + values.len() * 12);
-    buf.extend_from_slice(&1i32.to_be_bytes()); // dimensions
-    buf.extend_from_slice(&0i32.to_be_bytes()); // no nulls
-    buf.extend_from_slice(&FLOAT8_OID.to_be_bytes());
-    buf.extend_from_slice(
-        &i32::try_from(values.len())
-            .unwrap_or(i32::MAX)
-            .to_be_bytes(),
-    );
-    buf.extend_from_slice(&1i32.to_be_bytes()); // lower bound
-    for v in values {
-        field(buf, 8);
-        buf.extend_from_slice(&v.to_bits().to_be_bytes());
-    }
-}
-
 /// Marks a run failed (its model no longer compiles, or the engine panicked).
 pub async fn fail(pool: &PgPool, id: Uuid, error: &str) -> Result<(), sqlx::Error> {
     sqlx::query(
@@ -463,65 +310,6 @@ pub async fn fail_keeping_summary(
     .execute(pool)
     .await?;
     Ok(())
-}
-
-/// Whether a database error will not go away by trying the same statement again: the
-/// database answered, and refused (a full disk, a statement timeout, a value it rejects).
-/// Lost connections, a full pool, a database shutting down or too many clients are
-/// transient: the server waits and retries those.
-pub fn is_permanent(e: &sqlx::Error) -> bool {
-    let sqlx::Error::Database(db) = e else {
-        return false;
-    };
-    let code = db.code().unwrap_or_default();
-    let transient = code.starts_with("08") // connection exception
-        || code.starts_with("40") // serialization failure, deadlock
-        || matches!(code.as_ref(), "53300" | "57P01" | "57P02" | "57P03");
-    !transient
-}
-
-/// What a database error means for the request that met it: the one place where
-/// PostgreSQL's error classes (SQLSTATE) are read for the API.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Failure {
-    /// The database is down, restarting, out of resources or too slow: `503`, try again.
-    Unavailable,
-    /// The database refused a value the client sent (class 22, data exception, such as a
-    /// `\u0000` in a string; class 23, a constraint): `422`, trying again will not help.
-    Refused,
-    /// Anything else is a bug of ours: `500`, logged with an id.
-    Bug,
-}
-
-pub fn classify(e: &sqlx::Error) -> Failure {
-    match e {
-        sqlx::Error::Database(db) => {
-            let code = db.code().unwrap_or_default();
-            match code.get(..2).unwrap_or_default() {
-                // Connection exception, transaction rollback (deadlock, serialization),
-                // insufficient resources (disk full, out of memory, too many connections),
-                // operator intervention (shutdown, statement timeout).
-                "08" | "40" | "53" | "57" => Failure::Unavailable,
-                "22" | "23" => Failure::Refused,
-                _ => Failure::Bug,
-            }
-        }
-        sqlx::Error::PoolTimedOut
-        | sqlx::Error::PoolClosed
-        | sqlx::Error::Io(_)
-        | sqlx::Error::Tls(_)
-        | sqlx::Error::WorkerCrashed
-        | sqlx::Error::Protocol(_) => Failure::Unavailable,
-        _ => Failure::Bug,
-    }
-}
-
-/// The SQLSTATE of a database error, if it has one.
-pub fn sqlstate(e: &sqlx::Error) -> Option<String> {
-    match e {
-        sqlx::Error::Database(db) => db.code().map(|c| c.into_owned()),
-        _ => None,
-    }
 }
 
 /// Cancels a run that has not started; false when it is not queued.
@@ -593,47 +381,6 @@ pub async fn requeue_unfinished(pool: &PgPool) -> Result<Vec<Unfinished>, sqlx::
     Ok(rows)
 }
 
-/// The columns of a run's sample rows (its node ids, in model order) and the number of rows;
-/// `None` when there is no such run.
-pub async fn sample_info(
-    pool: &PgPool,
-    id: Uuid,
-) -> Result<Option<(Vec<String>, i32, RunStatus)>, sqlx::Error> {
-    let row: Option<(Vec<String>, i32, String)> = sqlx::query_as(
-        "select array(select n.node->>'id'
-                      from jsonb_array_elements(model->'nodes') with ordinality as n(node, i)
-                      order by n.i),
-                sample_rows, status
-         from runs where id = $1",
-    )
-    .bind(id)
-    .fetch_optional(pool)
-    .await?;
-    row.map(|(ids, rows, status)| Ok((ids, rows, stored(&status)?)))
-        .transpose()
-}
-
-/// Up to `limit` sample rows with iterations after `after`, in iteration order: one step of the
-/// keyset walk over the primary key (run_id, iteration).
-pub async fn sample_page(
-    pool: &PgPool,
-    id: Uuid,
-    after: Option<i64>,
-    limit: i64,
-) -> Result<Vec<(i64, Vec<f64>)>, sqlx::Error> {
-    sqlx::query_as(
-        "select iteration, \"values\" from run_samples
-         where run_id = $1 and iteration > $2
-         order by iteration
-         limit $3",
-    )
-    .bind(id)
-    .bind(after.unwrap_or(-1))
-    .bind(limit)
-    .fetch_all(pool)
-    .await
-}
-
 /// Deletes failed and cancelled runs that finished more than `days` days ago.
 pub async fn delete_expired(pool: &PgPool, days: u32) -> Result<u64, sqlx::Error> {
     let done = sqlx::query(
@@ -647,55 +394,4 @@ pub async fn delete_expired(pool: &PgPool, days: u32) -> Result<u64, sqlx::Error
     .execute(pool)
     .await?;
     Ok(done.rows_affected())
-}
-
-/// A round trip to the database, bounded by `timeout`.
-pub async fn ping(pool: &PgPool, timeout: Duration) -> bool {
-    let query = sqlx::query_scalar::<_, i32>("select 1").fetch_one(pool);
-    matches!(tokio::time::timeout(timeout, query).await, Ok(Ok(1)))
-}
-
-/// Counts beyond `i64::MAX` cannot occur (iterations are limited far below); saturate anyway.
-fn to_i64(n: u64) -> i64 {
-    i64::try_from(n).unwrap_or(i64::MAX)
-}
-
-#[cfg(test)]
-mod tests {
-    use super::{RunStatus, copy_row};
-    use uuid::Uuid;
-
-    #[test]
-    fn copy_rows_are_postgres_binary_tuples() {
-        let mut buf = Vec::new();
-        copy_row(&mut buf, Uuid::nil(), 7, &[1.5, f64::NAN]);
-        let mut want = vec![0, 3, 0, 0, 0, 16];
-        want.extend([0; 16]);
-        want.extend([0, 0, 0, 8, 0, 0, 0, 0, 0, 0, 0, 7]);
-        want.extend([
-            0, 0, 0, 44, 0, 0, 0, 1, 0, 0, 0, 0, 0, 0, 2, 189, 0, 0, 0, 2, 0, 0, 0, 1,
-        ]);
-        want.extend([0, 0, 0, 8]);
-        want.extend(1.5f64.to_bits().to_be_bytes());
-        want.extend([0, 0, 0, 8]);
-        want.extend(f64::NAN.to_bits().to_be_bytes());
-        assert_eq!(buf, want);
-    }
-
-    /// The database's check constraint on `runs.status` names exactly the engine's statuses.
-    #[test]
-    fn the_status_constraint_lists_every_run_status() {
-        let sql = include_str!("../../migrations/0001_create_runs.sql");
-        let constraint = sql
-            .split("check (status in (")
-            .nth(1)
-            .and_then(|rest| rest.split("))").next())
-            .unwrap_or_default();
-        let names: Vec<&str> = constraint
-            .split(',')
-            .map(|n| n.trim().trim_matches('\''))
-            .collect();
-        let ours: Vec<&str> = RunStatus::ALL.iter().map(|s| s.as_str()).collect();
-        assert_eq!(names, ours);
-    }
 }
