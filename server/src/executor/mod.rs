@@ -23,25 +23,26 @@ use scenarioforge_core::check::join_messages;
 use scenarioforge_core::convergence::History;
 use scenarioforge_core::cost;
 use scenarioforge_core::summary::Named;
-use scenarioforge_core::{
-    ModelSpec, Observer, Progress, RunSettings, RunStatus, Status, Stop, compile, try_run,
-};
+use scenarioforge_core::{ModelSpec, RunSettings, RunStatus, Status, compile, try_run};
 use sqlx::PgPool;
 use tokio::runtime::Handle;
 use uuid::Uuid;
 
 use crate::budget::Budget;
 use crate::db;
-use crate::live::{DoneEvent, Ending, LiveRun, OutputProgress, ProgressEvent, RunEvent};
+use crate::live::{DoneEvent, Ending, LiveRun, ProgressEvent, RunEvent};
 use crate::telemetry::Metrics;
+
+mod cores;
+mod observer;
+
+use cores::Cores;
+use observer::{FINISH_GRACE_DIVISOR, RunObserver};
 
 /// The nice value of run threads (and so of the engine threads they start, which inherit it).
 /// Runs keep every core busy; at a lower priority they still get all the CPU nobody else wants,
 /// while request handling (and PostgreSQL) is scheduled first: `/health` stays fast under load.
 const RUN_NICE: i32 = 10;
-
-/// Progress is written to the database at most this often (the event stream gets every chunk).
-const DB_PROGRESS_EVERY: Duration = Duration::from_secs(1);
 
 /// A run to execute.
 #[derive(Debug)]
@@ -503,131 +504,6 @@ fn storage_reason(e: &sqlx::Error) -> &'static str {
         "57014" => "the database's statement timeout was reached",
         c if c.starts_with("53") => "the database ran out of resources",
         _ => "the database refused them",
-    }
-}
-
-/// The work after a run's last chunk (its drivers, above all) may take a quarter of its time
-/// limit more; what does not fit is left out, and the summary says so.
-const FINISH_GRACE_DIVISOR: u32 = 4;
-
-/// The engine's view of the server: progress out, stop requests in.
-struct RunObserver<'a> {
-    id: Uuid,
-    live: &'a LiveRun,
-    executor: &'a Inner,
-    started: Instant,
-    deadline: Instant,
-    /// Past it, the work after the last chunk is left out (`Observer::skip_finishing`).
-    finish_deadline: Instant,
-    last_db_write: Mutex<Instant>,
-    /// The convergence history, kept with the result.
-    history: Mutex<History>,
-}
-
-impl Observer for RunObserver<'_> {
-    fn progress(&self, p: &Progress) {
-        lock(&self.history).push(p);
-        let elapsed = self.started.elapsed();
-        let finite = |x: f64| x.is_finite().then_some(x);
-        self.live
-            .publish(RunEvent::Progress(Arc::new(ProgressEvent {
-                status: RunStatus::Running,
-                iterations_done: p.iterations_done,
-                iterations_total: p.iterations_total,
-                elapsed_ms: u64::try_from(elapsed.as_millis()).unwrap_or(u64::MAX),
-                outputs: Named(
-                    p.outputs
-                        .iter()
-                        .map(|(id, mean, sem)| {
-                            (
-                                id.clone(),
-                                OutputProgress {
-                                    mean: finite(*mean),
-                                    sem: finite(*sem),
-                                },
-                            )
-                        })
-                        .collect(),
-                ),
-            })));
-        let Ok(mut last) = self.last_db_write.try_lock() else {
-            return;
-        };
-        if last.elapsed() >= DB_PROGRESS_EVERY {
-            *last = Instant::now();
-            // Fire and forget on the runtime: the engine thread never waits for the database.
-            let pool = self.executor.pool.clone();
-            let (id, done) = (self.id, p.iterations_done);
-            self.executor.runtime.spawn(async move {
-                if let Err(e) = db::update_progress(&pool, id, done).await {
-                    tracing::debug!(run = %id, error = %e, "progress not stored");
-                }
-            });
-        }
-    }
-
-    fn begin_chunk(&self) -> bool {
-        self.executor.cores.take(|| self.should_stop().is_some())
-    }
-
-    fn end_chunk(&self) {
-        self.executor.cores.give();
-    }
-
-    fn skip_finishing(&self) -> bool {
-        self.live.cancelled() || self.executor.stopping() || Instant::now() >= self.finish_deadline
-    }
-
-    fn should_stop(&self) -> Option<Stop> {
-        if self.live.cancelled() || self.executor.stopping() {
-            Some(Stop::Cancelled)
-        } else if Instant::now() >= self.deadline {
-            Some(Stop::TimedOut)
-        } else {
-            None
-        }
-    }
-}
-
-/// The machine's cores, as a count of chunks that may compute at once across all runs. Each run
-/// starts an engine thread per core, so a run alone uses every core, and runs side by side
-/// share them chunk by chunk rather than oversubscribing the machine (eight concurrent runs
-/// were sixteen busy threads on two cores).
-#[derive(Debug)]
-struct Cores {
-    free: Mutex<usize>,
-    freed: Condvar,
-}
-
-impl Cores {
-    fn new(n: usize) -> Cores {
-        Cores {
-            free: Mutex::new(n.max(1)),
-            freed: Condvar::new(),
-        }
-    }
-
-    /// Takes a core, waiting for one; false, without one, when `give_up` says so first (it
-    /// is asked every 10 ms: a run's deadline holds while it waits).
-    fn take(&self, give_up: impl Fn() -> bool) -> bool {
-        let mut free = lock(&self.free);
-        while *free == 0 {
-            if give_up() {
-                return false;
-            }
-            free = self
-                .freed
-                .wait_timeout(free, Duration::from_millis(10))
-                .unwrap_or_else(|e| e.into_inner())
-                .0;
-        }
-        *free -= 1;
-        true
-    }
-
-    fn give(&self) {
-        *lock(&self.free) += 1;
-        self.freed.notify_one();
     }
 }
 
