@@ -287,7 +287,7 @@ mod tests {
 
     #[test]
     fn huge_n_stays_centred() {
-        let (n, p) = (2f64.powi(53), 0.3);
+        let (n, p) = ((1u64 << 53) as f64, 0.3);
         let xs = draws(&dist(DistKind::Binomial, &[n, p]), 7);
         let count = xs.len() as f64;
         // Deviations from n·p, so the sums stay small enough to be exact.

@@ -301,7 +301,7 @@ fn awkward_parameters_never_panic() {
         2.0,
         9.5,
         1e15,
-        2f64.powi(53),
+        (1u64 << 53) as f64,
         1e308,
         -1.0,
         -1e308,
