@@ -19,6 +19,8 @@ cargo fmt --all -- --check
 say "cargo clippy"
 cargo clippy --workspace --all-targets --quiet -- -D warnings
 cargo clippy -p scenarioforge-web --target wasm32-unknown-unknown --quiet -- -D warnings
+say "cargo doc (the engine's and the server's, warnings denied)"
+RUSTDOCFLAGS="-D warnings" cargo doc --no-deps --quiet -p scenarioforge-core -p scenarioforge-server
 if [ -z "${DATABASE_URL:-}" ]; then
   pg_start
 fi

@@ -23,7 +23,7 @@
 //! ```
 //!
 //! The pipeline, one module per stage: [`model`] (the JSON file) → [`expr`] (lex, parse) →
-//! [`compile`] (names, cycles, constants → a batched [`eval::Program`]) → [`run`] (chunks,
+//! [`compile`](mod@compile) (names, cycles, constants → a batched [`eval::Program`]) → [`run`](mod@run) (chunks,
 //! threads, streaming [`stats`]) → [`summary`].
 // Denied rather than forbidden: `simd::kernel!` allows the one `unsafe` call it needs, of a
 // function compiled for AVX-512 once the processor is known to have it.

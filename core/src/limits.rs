@@ -1,6 +1,6 @@
 //! How big a model may be. Every path through the engine is linear in these (or, for the
 //! correlated inputs, cubic in a small number), so a model within them compiles in well under
-//! a second; each is checked by [`crate::compile`] before any work that depends on it, and so
+//! a second; each is checked by [`crate::compile`](fn@crate::compile) before any work that depends on it, and so
 //! holds alike for the command line, the server and the browser.
 
 /// Nodes in a model: ten times the largest real models we have seen.

@@ -1,6 +1,6 @@
 //! The model file: its JSON shape, and the settings of a run.
 //!
-//! [`ModelSpec`] is what a user writes; [`crate::compile`] turns it into a validated
+//! [`ModelSpec`] is what a user writes; [`crate::compile`](fn@crate::compile) turns it into a validated
 //! [`crate::Model`] and nothing past that point sees the unvalidated form.
 
 use serde::{Deserialize, Serialize};
@@ -136,7 +136,7 @@ pub const DEFAULT_MAX_ITERATIONS: u64 = 10_000_000;
 /// so that the standard error it stops on is itself estimated well.
 pub const MIN_PRECISION_ITERATIONS: u64 = 16_384;
 
-/// Validated settings of one run, made only by [`crate::check`]: whatever holds one holds
+/// Validated settings of one run, made only by [`crate::check`](fn@crate::check): whatever holds one holds
 /// settings that the model and the caller's limits allow.
 #[derive(Clone, Debug, PartialEq)]
 pub struct RunSettings {
@@ -249,7 +249,7 @@ impl RunSettings {
         self.precision.as_ref()
     }
 
-    /// These settings written out in full: what a run stores, and what [`crate::check`]
+    /// These settings written out in full: what a run stores, and what [`crate::check`](fn@crate::check)
     /// turns back into the same settings under the same limits.
     pub fn to_settings(&self) -> Settings {
         Settings {
@@ -271,7 +271,7 @@ impl RunSettings {
     /// Checks `settings` against `limits`: iterations in 1..=`max_iterations`, sample size
     /// in 0..=1,000,000 (capped at the limit's sample rows). Every problem is reported.
     ///
-    /// The settings half of [`crate::check`], for a caller that runs a model it compiled
+    /// The settings half of [`crate::check`](fn@crate::check), for a caller that runs a model it compiled
     /// itself (tests, benchmarks); the command line, the server and the page use `check`,
     /// which also checks the settings against the model.
     pub fn validate(settings: &Settings, limits: &Limits) -> Result<RunSettings, Vec<Diagnostic>> {

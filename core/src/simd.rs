@@ -15,7 +15,7 @@
 //! rounds alike, and Rust never fuses a multiply and an add unless told to (`mul_add`, which
 //! the engine does not use). `determinism.rs` runs the golden models both ways.
 //!
-//! `unsafe` appears only in [`kernel!`]'s call of the AVX-512 copy, after the run-time check
+//! `unsafe` appears only in `kernel!`'s call of the AVX-512 copy, after the run-time check
 //! that the processor has those instructions; the crate otherwise denies it.
 
 use std::sync::atomic::{AtomicU8, Ordering};

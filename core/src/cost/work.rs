@@ -28,7 +28,7 @@ pub struct WorkEstimate {
 }
 
 impl WorkEstimate {
-    /// The whole run, with the margin of [`SPREAD`].
+    /// The whole run, with the margin of `SPREAD` (1.3).
     pub fn total_ns(&self) -> f64 {
         let early = self.iterations.min(TABLES_FROM_CHUNK * CHUNK_SIZE as u64) as f64;
         let late = self.iterations as f64 - early;

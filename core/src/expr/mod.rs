@@ -1,6 +1,6 @@
 //! The formula language: `lex` → `parse` into an [`Expr`] tree.
 //!
-//! Compilation to a batched program lives in [`crate::compile`].
+//! Compilation to a batched program lives in [`crate::compile`](mod@crate::compile).
 
 pub mod lex;
 pub mod parse;
