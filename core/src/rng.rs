@@ -169,6 +169,28 @@ pub fn iteration_hash(seed: u64, iteration: u64) -> u64 {
     mix(mix(seed ^ 0x5EED_5A3F_1E00_0000).wrapping_add(iteration.wrapping_mul(GAMMA)))
 }
 
+/// The stream as a [`rand_core::RngCore`], for samplers of the rand ecosystem (the
+/// distribution tests draw from `rand_distr` through it, as an independent reference). The
+/// bits are the stream's own: `next_u64` is [`Stream::next_u64`], `next_u32` its low half.
+impl rand_core::RngCore for Stream {
+    fn next_u32(&mut self) -> u32 {
+        Stream::next_u32(self)
+    }
+
+    fn next_u64(&mut self) -> u64 {
+        Stream::next_u64(self)
+    }
+
+    fn fill_bytes(&mut self, dest: &mut [u8]) {
+        rand_core::impls::fill_bytes_via_next(self, dest);
+    }
+
+    fn try_fill_bytes(&mut self, dest: &mut [u8]) -> Result<(), rand_core::Error> {
+        self.fill_bytes(dest);
+        Ok(())
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -373,7 +373,12 @@ fn latin_hypercube_sem_matches_the_spread_of_the_mean_over_seeds() {
     }
     let n = means.len() as f64;
     let centre = means.iter().sum::<f64>() / n;
-    let actual = (means.iter().map(|m| (m - centre) * (m - centre)).sum::<f64>() / (n - 1.0)).sqrt();
+    let actual = (means
+        .iter()
+        .map(|m| (m - centre) * (m - centre))
+        .sum::<f64>()
+        / (n - 1.0))
+        .sqrt();
     let reported = sems.iter().sum::<f64>() / n;
     let naive = iid.iter().sum::<f64>() / n;
     let ratio = reported / actual;

@@ -47,6 +47,8 @@ fn uniforms(rng: &mut Stream, out: &mut [f64]) {
     rng.fill_unit(out);
 }
 
+#[cfg(all(test, not(target_arch = "wasm32")))]
+mod reference;
 #[cfg(test)]
 mod testutil;
 mod triangular;
