@@ -1,25 +1,23 @@
 //! Edits of a model that are more than setting a field: renaming a node everywhere it is
 //! referenced, undo and redo, and the diagnostics of the current model.
 
-use scenarioforge_core::expr::lex::{Tok, lex};
+use scenarioforge_core::expr::references;
 use scenarioforge_core::model::NodeSpec;
 use scenarioforge_core::{Diagnostic, Limits, ModelSpec, Settings, check};
 
-/// `formula` with every reference to the node `old` replaced by `new`. References are
-/// identifier tokens, found by the engine's own lexer, that are not function calls; a formula
-/// the lexer cannot read is left as it is.
+/// `formula` with every reference to the node `old` replaced by `new`, references as the
+/// engine reads them ([`references`]); a formula the lexer cannot read is left as it is.
 pub fn rename_in_formula(formula: &str, old: &str, new: &str) -> String {
-    let Ok(tokens) = lex(formula) else {
+    let Some(refs) = references(formula) else {
         return formula.to_string();
     };
     let mut out = String::with_capacity(formula.len());
     let mut last = 0;
-    for (i, token) in tokens.iter().enumerate() {
-        let is_call = tokens.get(i + 1).is_some_and(|t| t.tok == Tok::LParen);
-        if matches!(&token.tok, Tok::Ident(name) if name == old) && !is_call {
-            out.push_str(&formula[last..token.span.start]);
+    for (name, span) in refs {
+        if name == old {
+            out.push_str(&formula[last..span.start]);
             out.push_str(new);
-            last = token.span.end;
+            last = span.end;
         }
     }
     out.push_str(&formula[last..]);

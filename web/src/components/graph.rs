@@ -3,7 +3,7 @@
 
 use leptos::prelude::*;
 use scenarioforge_core::ModelSpec;
-use scenarioforge_core::expr::lex::{Tok, lex};
+use scenarioforge_core::expr;
 
 use crate::components::node_list::Editor;
 
@@ -18,24 +18,16 @@ pub struct Layout {
     pub rows: usize,
 }
 
-/// The nodes each formula refers to, found with the engine's lexer (identifiers that are
-/// not calls); a formula the lexer cannot read refers to nothing.
+/// The nodes each formula refers to, as the engine reads its references
+/// ([`expr::references`]); a formula the lexer cannot read refers to nothing.
 fn references(spec: &ModelSpec) -> Vec<Vec<usize>> {
     spec.nodes
         .iter()
         .map(|node| {
-            let Ok(tokens) = lex(&node.expr) else {
-                return Vec::new();
-            };
-            let mut refs: Vec<usize> = tokens
-                .iter()
-                .enumerate()
-                .filter_map(|(i, t)| match &t.tok {
-                    Tok::Ident(name) if tokens.get(i + 1).is_none_or(|n| n.tok != Tok::LParen) => {
-                        spec.nodes.iter().position(|n| n.id == *name)
-                    }
-                    _ => None,
-                })
+            let mut refs: Vec<usize> = expr::references(&node.expr)
+                .unwrap_or_default()
+                .into_iter()
+                .filter_map(|(name, _)| spec.nodes.iter().position(|n| n.id == name))
                 .collect();
             refs.sort_unstable();
             refs.dedup();
