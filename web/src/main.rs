@@ -14,6 +14,7 @@ mod app;
 mod browser;
 mod components;
 mod edit;
+mod editing;
 mod examples;
 mod format;
 mod pages;

@@ -5,7 +5,7 @@ use leptos::prelude::*;
 use scenarioforge_core::model::CorrelationSpec;
 use scenarioforge_core::{ModelSpec, compile};
 
-use crate::components::node_list::Editor;
+use crate::editing::Editor;
 
 /// Inputs that can be correlated: nodes whose formula is one distribution call with constant
 /// parameters, as the engine decides it (the model compiled without its correlations, so

@@ -5,7 +5,7 @@ use leptos::prelude::*;
 use scenarioforge_core::ModelSpec;
 use scenarioforge_core::expr;
 
-use crate::components::node_list::Editor;
+use crate::editing::Editor;
 
 /// Where each node goes and which arrows join them.
 #[derive(Clone, Debug, PartialEq)]

@@ -6,7 +6,7 @@ use scenarioforge_core::model::{DEFAULT_ITERATIONS, DEFAULT_SAMPLE_SIZE, Samplin
 
 use crate::browser;
 use crate::components::charts::Convergence;
-use crate::components::node_list::Editor;
+use crate::editing::Editor;
 use crate::format;
 use crate::runner::{self, Placement, RunState};
 use crate::store;
