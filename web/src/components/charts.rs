@@ -75,6 +75,24 @@ fn y_grid(
 }
 
 /// Histogram of an output with p5, p50 and p95 marked.
+/// A chart's frame: the figure, its SVG of height `height` (the width is always `W`) holding
+/// `body`, labelled `label` for screen readers, and its caption.
+fn frame(
+    label: String,
+    height: f64,
+    body: impl IntoView + 'static,
+    caption: impl IntoView + 'static,
+) -> impl IntoView {
+    view! {
+        <figure class="chart">
+            <svg viewBox=format!("0 0 {W} {height}") role="img" aria-label=label>
+                {body}
+            </svg>
+            <figcaption>{caption}</figcaption>
+        </figure>
+    }
+}
+
 #[component]
 pub fn Histogram(stats: OutputStats, #[prop(into)] title: String) -> impl IntoView {
     let h = &stats.histogram;
@@ -124,18 +142,14 @@ pub fn Histogram(stats: OutputStats, #[prop(into)] title: String) -> impl IntoVi
             }
         })
         .collect_view();
-    view! {
-        <figure class="chart">
-            <svg viewBox=format!("0 0 {W} {H}") role="img" aria-label=title.clone()>
-                {y_axis}
-                {bars}
-                {markers}
-                <line class="axis" x1=PAD_L x2=W - PAD_R y1=H - PAD_B y2=H - PAD_B></line>
-                {x_axis(lo, hi)}
-            </svg>
-            <figcaption>{title}</figcaption>
-        </figure>
-    }
+    let body = view! {
+        {y_axis}
+        {bars}
+        {markers}
+        <line class="axis" x1=PAD_L x2=W - PAD_R y1=H - PAD_B y2=H - PAD_B></line>
+        {x_axis(lo, hi)}
+    };
+    frame(title.clone(), H, body, title)
 }
 
 /// A yes/no output as two bars, no and yes, each labelled with its share, the yes bar with
@@ -161,17 +175,13 @@ pub fn YesNo(probability: Probability, #[prop(into)] title: String) -> impl Into
         })
         .collect_view();
     let whisker_x = PAD_L + width * 3.0;
-    view! {
-        <figure class="chart">
-            <svg viewBox=format!("0 0 {W} {H}") role="img" aria-label=title.clone()>
-                {grid}
-                {bars}
-                <line class="whisker" x1=whisker_x x2=whisker_x y1=y_of(p.low) y2=y_of(p.high)></line>
-                <line class="axis" x1=PAD_L x2=W - PAD_R y1=H - PAD_B y2=H - PAD_B></line>
-            </svg>
-            <figcaption>{title}</figcaption>
-        </figure>
-    }
+    let body = view! {
+        {grid}
+        {bars}
+        <line class="whisker" x1=whisker_x x2=whisker_x y1=y_of(p.low) y2=y_of(p.high)></line>
+        <line class="axis" x1=PAD_L x2=W - PAD_R y1=H - PAD_B y2=H - PAD_B></line>
+    };
+    frame(title.clone(), H, body, title)
 }
 
 /// The cumulative distribution from the same histogram: P(value ≤ x).
@@ -196,17 +206,13 @@ pub fn Cumulative(stats: OutputStats, #[prop(into)] title: String) -> impl IntoV
         |q| scale(q, 0.0, 1.0, H - PAD_B, PAD_T),
         format::percent,
     );
-    view! {
-        <figure class="chart">
-            <svg viewBox=format!("0 0 {W} {H}") role="img" aria-label=title.clone()>
-                {grid}
-                <polyline class="cdf" points=points.join(" ")></polyline>
-                <line class="axis" x1=PAD_L x2=W - PAD_R y1=H - PAD_B y2=H - PAD_B></line>
-                {x_axis(lo, hi)}
-            </svg>
-            <figcaption>{title}</figcaption>
-        </figure>
-    }
+    let body = view! {
+        {grid}
+        <polyline class="cdf" points=points.join(" ")></polyline>
+        <line class="axis" x1=PAD_L x2=W - PAD_R y1=H - PAD_B y2=H - PAD_B></line>
+        {x_axis(lo, hi)}
+    };
+    frame(title.clone(), H, body, title)
 }
 
 /// What drives an output: rank correlation (signed bar from the centre) and variance share.
@@ -241,20 +247,17 @@ pub fn Tornado(drivers: Vec<Driver>, #[prop(into)] title: String) -> impl IntoVi
             }
         })
         .collect_view();
-    view! {
-        <figure class="chart">
-            <svg viewBox=format!("0 0 {W} {height}") role="img" aria-label=title.clone()>
-                <line class="axis" x1=mid x2=mid y1=PAD_T - 4.0 y2=height - PAD_B + 4.0></line>
-                {rows}
-                <text class="tick-label" x=mid - half y=height - 8.0>"−1"</text>
-                <text class="tick-label" x=mid y=height - 8.0 text-anchor="middle">"0"</text>
-                <text class="tick-label" x=mid + half y=height - 8.0 text-anchor="end">"+1"</text>
-            </svg>
-            <figcaption>
-                {title} " — bar: rank correlation (Spearman's ρ between the draw and the output); thin bar: variance share (the part of the output's variance that the draw explains alone; shares of independent draws add up to at most 100%)"
-            </figcaption>
-        </figure>
-    }
+    let body = view! {
+        <line class="axis" x1=mid x2=mid y1=PAD_T - 4.0 y2=height - PAD_B + 4.0></line>
+        {rows}
+        <text class="tick-label" x=mid - half y=height - 8.0>"−1"</text>
+        <text class="tick-label" x=mid y=height - 8.0 text-anchor="middle">"0"</text>
+        <text class="tick-label" x=mid + half y=height - 8.0 text-anchor="end">"+1"</text>
+    };
+    let caption = format!(
+        "{title} — bar: rank correlation (Spearman's ρ between the draw and the output); thin bar: variance share (the part of the output's variance that the draw explains alone; shares of independent draws add up to at most 100%)"
+    );
+    frame(title, height, body, caption)
 }
 
 /// Running mean ± 2 SEM of one output against iterations.
@@ -305,7 +308,7 @@ pub fn Convergence(
     };
     let xmax = series.last().map_or(1.0, |p| p.0);
     let sx = |x: f64| scale(x, 0.0, xmax, PAD_L, W - PAD_R);
-    let sy = |y: f64| scale(y.clamp(lo, hi), lo, hi, H - PAD_B, PAD_T);
+    let sy = move |y: f64| scale(y.clamp(lo, hi), lo, hi, H - PAD_B, PAD_T);
     let upper: Vec<String> = series
         .iter()
         .map(|(x, m, s)| format!("{:.1},{:.1}", sx(*x), sy(m + 2.0 * s)))
@@ -321,19 +324,14 @@ pub fn Convergence(
         .map(|(x, m, _)| format!("{:.1},{:.1}", sx(*x), sy(*m)))
         .collect();
     let yticks = y_grid(ticks(lo, hi, 4), sy, format::number);
-    view! {
-        <figure class="chart">
-            <svg viewBox=format!("0 0 {W} {H}") role="img" aria-label=title.clone()>
-                {yticks}
-                <polygon class="band" points=band></polygon>
-                <polyline class="mean-line" points=line.join(" ")></polyline>
-                <line class="axis" x1=PAD_L x2=W - PAD_R y1=H - PAD_B y2=H - PAD_B></line>
-                {x_axis(0.0, xmax)}
-            </svg>
-            <figcaption>{title}</figcaption>
-        </figure>
-    }
-    .into_any()
+    let body = view! {
+        {yticks}
+        <polygon class="band" points=band></polygon>
+        <polyline class="mean-line" points=line.join(" ")></polyline>
+        <line class="axis" x1=PAD_L x2=W - PAD_R y1=H - PAD_B y2=H - PAD_B></line>
+        {x_axis(0.0, xmax)}
+    };
+    frame(title.clone(), H, body, title).into_any()
 }
 
 #[cfg(test)]

@@ -2,8 +2,8 @@
 //! thresholds; add, delete, duplicate, reorder; each node's diagnostics beside it.
 
 use leptos::prelude::*;
-use scenarioforge_core::summary::WarningKind;
 use scenarioforge_core::Diagnostic;
+use scenarioforge_core::summary::WarningKind;
 
 use crate::edit;
 use crate::editing::Editor;
