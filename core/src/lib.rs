@@ -28,6 +28,8 @@
 // Denied rather than forbidden: `simd::kernel!` allows the one `unsafe` call it needs, of a
 // function compiled for AVX-512 once the processor is known to have it.
 #![deny(unsafe_code)]
+// A `pub` item is part of the engine's API or it is `pub(crate)`.
+#![warn(unreachable_pub)]
 
 pub mod check;
 pub mod compile;

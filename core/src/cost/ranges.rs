@@ -15,13 +15,13 @@ use crate::fastmath;
 
 /// A closed interval of doubles, `lo <= hi`, either end possibly infinite.
 #[derive(Clone, Copy, Debug, PartialEq)]
-pub struct Range {
-    pub lo: f64,
-    pub hi: f64,
+pub(crate) struct Range {
+    pub(crate) lo: f64,
+    pub(crate) hi: f64,
 }
 
 impl Range {
-    pub const ALL: Range = Range {
+    pub(crate) const ALL: Range = Range {
         lo: f64::NEG_INFINITY,
         hi: f64::INFINITY,
     };
@@ -77,7 +77,7 @@ impl Range {
 }
 
 /// The range of each of `program`'s columns.
-pub fn ranges(program: &Program) -> Vec<Range> {
+pub(crate) fn ranges(program: &Program) -> Vec<Range> {
     let mut ranges = vec![Range::ALL; program.slots];
     for instr in &program.instrs {
         let of = |o: &Operand| match *o {

@@ -363,7 +363,7 @@ fn table_is_two_to_the_j_over_128() {
 /// since FMA is not used anywhere in this file).
 mod reference {
     #[derive(Clone, Copy, Debug)]
-    pub struct Dd {
+    pub(super) struct Dd {
         pub hi: f64,
         pub lo: f64,
     }
@@ -393,7 +393,7 @@ mod reference {
     }
 
     /// 2^n for n from -1074 to 1023.
-    pub fn pow2(n: i32) -> f64 {
+    pub(super) fn pow2(n: i32) -> f64 {
         scale(1.0, n)
     }
 
@@ -404,7 +404,7 @@ mod reference {
     }
 
     impl Dd {
-        pub fn exact_product(a: f64, b: f64) -> Dd {
+        pub(super) fn exact_product(a: f64, b: f64) -> Dd {
             let p = a * b;
             let (ah, al) = split(a);
             let (bh, bl) = split(b);
@@ -414,14 +414,14 @@ mod reference {
             }
         }
 
-        pub fn add(self, o: Dd) -> Dd {
+        pub(super) fn add(self, o: Dd) -> Dd {
             let s = two_sum(self.hi, o.hi);
             let t = two_sum(self.lo, o.lo);
             let s = fast_two_sum(s.hi, s.lo + t.hi);
             fast_two_sum(s.hi, s.lo + t.lo)
         }
 
-        pub fn add_f64(self, b: f64) -> Dd {
+        pub(super) fn add_f64(self, b: f64) -> Dd {
             self.add(Dd { hi: b, lo: 0.0 })
         }
 
@@ -432,7 +432,7 @@ mod reference {
             }
         }
 
-        pub fn mul(self, o: Dd) -> Dd {
+        pub(super) fn mul(self, o: Dd) -> Dd {
             let p = Dd::exact_product(self.hi, o.hi);
             fast_two_sum(p.hi, p.lo + (self.hi * o.lo + self.lo * o.hi))
         }
@@ -479,7 +479,7 @@ mod reference {
     }
 
     /// |got - e^x| in ulps of e^x, subnormal ulps included.
-    pub fn exp_error(x: f64, got: f64) -> f64 {
+    pub(super) fn exp_error(x: f64, got: f64) -> f64 {
         let (m, k) = exp_dd(x);
         let exponent = ((m.hi.to_bits() >> 52) as i32 - 1023) + k;
         // Everything scaled by 2^-k, which is exact for `got`.
@@ -525,7 +525,7 @@ mod reference {
     }
 
     /// |got - ln x| in ulps of ln x.
-    pub fn ln_error(x: f64, got: f64) -> f64 {
+    pub(super) fn ln_error(x: f64, got: f64) -> f64 {
         if x == 1.0 {
             return got.abs();
         }

@@ -3,13 +3,13 @@
 use crate::rng::Stream;
 
 /// `n` uniform draws from [0, 1).
-pub fn uniforms(seed: u64, n: usize) -> Vec<f64> {
+pub(super) fn uniforms(seed: u64, n: usize) -> Vec<f64> {
     let mut s = Stream::new(seed, 0, 0);
     (0..n).map(|_| s.next_f64()).collect()
 }
 
 /// `n` standard normal draws (Box–Muller with libm, so the same bits everywhere).
-pub fn normals(seed: u64, n: usize) -> Vec<f64> {
+pub(super) fn normals(seed: u64, n: usize) -> Vec<f64> {
     let mut s = Stream::new(seed, 1, 0);
     let mut out = Vec::with_capacity(n + 1);
     while out.len() < n {
