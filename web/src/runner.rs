@@ -4,14 +4,14 @@
 
 use std::sync::Arc;
 
+use futures_util::StreamExt;
+use gloo_net::eventsource::futures::EventSource;
 use leptos::prelude::*;
 use scenarioforge_core::cost;
 use scenarioforge_core::{
     Checked, Limits, ModelSpec, Rejected, RunStatus, SampleTable, Settings, Stepper, Stop, Summary,
     check,
 };
-use wasm_bindgen::JsCast;
-use wasm_bindgen::closure::Closure;
 
 use crate::api;
 use crate::browser;
@@ -360,77 +360,60 @@ pub async fn follow(state: RunState, id: String) {
     if state.live.get_untracked().is_none() {
         state.start(0, "server");
     }
-    let (tx, rx) = futures_channel_oneshot();
-    let Ok(source) = web_sys::EventSource::new(&api::events_url(&id)) else {
+    // The browser reconnects a dropped stream by itself; a stream it gave up on (closed)
+    // ends the wait like `done`, and the run's state then says where it is.
+    let Ok(mut source) = EventSource::new(&api::events_url(&id)) else {
         state
             .error
             .set(Some("could not open the run's event stream".to_string()));
         state.live.set(None);
         return;
     };
-    let on_progress =
-        Closure::<dyn FnMut(web_sys::MessageEvent)>::new(move |e: web_sys::MessageEvent| {
-            let Some(text) = e.data().as_string() else {
-                return;
-            };
-            if let Ok(ev) = serde_json::from_str::<api::RunEvent>(&text) {
-                state.live.update(|l| {
-                    if let Some(l) = l {
-                        l.total = ev.iterations_total;
-                    }
-                });
-                let outputs = ev
-                    .outputs
-                    .iter()
-                    .map(|(k, o)| {
-                        (
-                            k.clone(),
-                            o.mean.unwrap_or(f64::NAN),
-                            o.sem.unwrap_or(f64::NAN),
-                        )
-                    })
-                    .collect();
-                state.progress(
-                    Point {
-                        iterations: ev.iterations_done,
-                        outputs,
-                    },
-                    ev.status,
-                );
+    let (Ok(progress), Ok(done)) = (source.subscribe("progress"), source.subscribe("done")) else {
+        state
+            .error
+            .set(Some("could not follow the run's event stream".to_string()));
+        state.live.set(None);
+        return;
+    };
+    let mut events = futures_util::stream::select(progress, done);
+    while let Some(Ok((kind, message))) = events.next().await {
+        if kind != "progress" {
+            break;
+        }
+        let Some(ev) = message
+            .data()
+            .as_string()
+            .and_then(|text| serde_json::from_str::<api::RunEvent>(&text).ok())
+        else {
+            continue;
+        };
+        state.live.update(|l| {
+            if let Some(l) = l {
+                l.total = ev.iterations_total;
             }
         });
-    let done_tx = std::rc::Rc::new(std::cell::RefCell::new(Some(tx)));
-    let on_done = {
-        let source = source.clone();
-        let done_tx = done_tx.clone();
-        Closure::<dyn FnMut(web_sys::MessageEvent)>::new(move |_e: web_sys::MessageEvent| {
-            source.close();
-            if let Some(tx) = done_tx.borrow_mut().take() {
-                tx.send(());
-            }
-        })
-    };
-    let _ =
-        source.add_event_listener_with_callback("progress", on_progress.as_ref().unchecked_ref());
-    let _ = source.add_event_listener_with_callback("done", on_done.as_ref().unchecked_ref());
-    // The browser reconnects a dropped stream by itself; only a stream it gave up on
-    // (closed) ends the wait, and the run's state then says where it is.
-    let on_error = {
-        let source = source.clone();
-        Closure::<dyn FnMut(web_sys::Event)>::new(move |_e: web_sys::Event| {
-            if source.ready_state() == web_sys::EventSource::CLOSED
-                && let Some(tx) = done_tx.borrow_mut().take()
-            {
-                tx.send(());
-            }
-        })
-    };
-    source.set_onerror(Some(on_error.as_ref().unchecked_ref()));
-    rx.await;
-    source.set_onerror(None);
-    drop(on_progress);
-    drop(on_done);
-    drop(on_error);
+        let outputs = ev
+            .outputs
+            .iter()
+            .map(|(k, o)| {
+                (
+                    k.clone(),
+                    o.mean.unwrap_or(f64::NAN),
+                    o.sem.unwrap_or(f64::NAN),
+                )
+            })
+            .collect();
+        state.progress(
+            Point {
+                iterations: ev.iterations_done,
+                outputs,
+            },
+            ev.status,
+        );
+    }
+    drop(events);
+    source.close();
     state.server_run.set(None);
     match api::get_run(&id).await {
         Ok(view) => {
@@ -489,42 +472,4 @@ pub async fn share(spec: &ModelSpec) -> Result<String, api::ApiError> {
         created_ms: js_sys::Date::now(),
     });
     Ok(created.id)
-}
-
-/// A one-shot channel from a callback to the task awaiting it.
-fn futures_channel_oneshot() -> (OneshotTx, OneshotRx) {
-    let shared = std::rc::Rc::new(std::cell::RefCell::new((false, None::<std::task::Waker>)));
-    (OneshotTx(shared.clone()), OneshotRx(shared))
-}
-
-type Shared = std::rc::Rc<std::cell::RefCell<(bool, Option<std::task::Waker>)>>;
-
-struct OneshotTx(Shared);
-
-impl OneshotTx {
-    fn send(self, _: ()) {
-        let mut s = self.0.borrow_mut();
-        s.0 = true;
-        if let Some(w) = s.1.take() {
-            w.wake();
-        }
-    }
-}
-
-struct OneshotRx(Shared);
-
-impl std::future::Future for OneshotRx {
-    type Output = ();
-    fn poll(
-        self: std::pin::Pin<&mut Self>,
-        cx: &mut std::task::Context<'_>,
-    ) -> std::task::Poll<()> {
-        let mut s = self.0.borrow_mut();
-        if s.0 {
-            std::task::Poll::Ready(())
-        } else {
-            s.1 = Some(cx.waker().clone());
-            std::task::Poll::Pending
-        }
-    }
 }
