@@ -98,17 +98,25 @@ impl AppState {
         db::MIGRATOR.run(&self.pool).await?;
         let unfinished = db::requeue_unfinished(&self.pool).await?;
         let mut queued = 0;
-        // Read back through the engine's one check, under this process's limits: compiling
-        // is CPU-bound, so off the async runtime.
-        let limits = self.config.limits();
-        let checked = tokio::task::spawn_blocking(move || {
+        // Read back through the engine's one check: compiling is CPU-bound, so off the async
+        // runtime. A stored run was admitted under the limits of its day; a limit lowered
+        // since does not fail it (its settings, sample cap included, are stored in full).
+        let limits = Limits::up_to(u64::MAX);
+        let checked = match tokio::task::spawn_blocking(move || {
             unfinished
                 .into_iter()
                 .map(|run| (run.id, read_back(run.model.0, run.settings.0, &limits)))
                 .collect::<Vec<_>>()
         })
         .await
-        .unwrap_or_default();
+        {
+            Ok(checked) => checked,
+            // The runs stay `queued` in the database, for the next start.
+            Err(e) => {
+                tracing::error!(error = %e, "reading back the unfinished runs failed");
+                Vec::new()
+            }
+        };
         for (id, run) in checked {
             match run {
                 Ok((spec, settings)) => {
@@ -117,7 +125,8 @@ impl AppState {
                 }
                 Err(e) => {
                     tracing::error!(run = %id, error = %e, "a stored run cannot be read back");
-                    db::fail(&self.pool, id, "the stored run cannot be read back").await?;
+                    let message = format!("the stored run cannot be read back: {e}");
+                    db::fail(&self.pool, id, &message).await?;
                 }
             }
         }

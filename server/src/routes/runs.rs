@@ -70,7 +70,7 @@ pub struct Estimate {
 
 impl Estimate {
     pub fn of(model: &Model, settings: &RunSettings, threads: usize) -> Estimate {
-        Estimate::from(
+        Estimate::with_memory(
             &cost::memory(model, settings, threads),
             model,
             settings,
@@ -78,7 +78,8 @@ impl Estimate {
         )
     }
 
-    fn from(
+    /// The estimate, given the memory estimate already computed.
+    fn with_memory(
         memory: &MemoryEstimate,
         model: &Model,
         settings: &RunSettings,
@@ -102,7 +103,7 @@ impl RunRequest {
             Ok(Checked { model, settings }) => {
                 let threads = std::thread::available_parallelism().map_or(1, |n| n.get());
                 let memory = cost::memory(&model, &settings, threads);
-                let estimate = Estimate::from(&memory, &model, &settings, threads);
+                let estimate = Estimate::with_memory(&memory, &model, &settings, threads);
                 let refused = |message| ApiError::InvalidSettings {
                     message,
                     diagnostics: Vec::new(),
